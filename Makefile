@@ -1,0 +1,125 @@
+# Cube — build, run and test.
+#
+#   make run      install what is missing, build, start the whole stack on 127.0.0.1
+#   make stop     stop it (data under ./var is kept)
+#   make test     own stack on other ports under ./var/test, every suite, "N passed, N failed"
+#   make check    the unit tests under ASan+UBSan (make test runs them too)
+#   make lint     gcc -fanalyzer, cppcheck, clang-format check
+#   make fmt      apply clang-format
+#
+# SAN=1 builds into build-san/ with ASan+UBSan.  WERROR=0 drops -Werror locally.
+
+SHELL    := /bin/bash
+CC       ?= gcc
+SAN      ?= 0
+WERROR   ?= 1
+PKGS     := fcgi libpq hiredis json-c libcurl libjwt libcrypt
+
+CSTD     := -std=c17 -D_GNU_SOURCE
+WARN     := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wmissing-declarations -Wold-style-definition -Wpointer-arith -Wcast-qual \
+            -Wwrite-strings -Wformat=2 -Wformat-truncation=2 -Wformat-overflow=2 -Wundef \
+            -Wnull-dereference -Wimplicit-fallthrough -Wvla -Wlogical-op -Wduplicated-cond \
+            -Wduplicated-branches -Wjump-misses-init -Wredundant-decls -fno-common
+ifeq ($(WERROR),1)
+WARN     += -Werror
+endif
+
+ifeq ($(SAN),1)
+B        := build-san
+OPT      := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+LDOPT    := -fsanitize=address,undefined
+else
+B        := build
+OPT      := -O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+LDOPT    := -pie -Wl,-z,relro,-z,now
+endif
+
+# The newest migration is compiled in: cube-api refuses to serve an older schema.
+SCHEMA_LATEST := $(basename $(notdir $(lastword $(sort $(wildcard sql/[0-9]*.sql)))))
+VERSION       := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS    := $(CSTD) $(WARN) $(OPT) -Ifcgi -MMD -MP \
+             -DCUBE_SCHEMA_LATEST='"$(SCHEMA_LATEST)"' -DCUBE_VERSION='"$(VERSION)"'
+LDFLAGS   := $(LDOPT)
+
+LIB_SRC   := $(wildcard fcgi/core/*.c fcgi/api/*.c fcgi/res/*.c)
+LIB_OBJ   := $(LIB_SRC:%.c=$(B)/obj/%.o)
+BINS      := $(B)/bin/cube-api $(B)/bin/cube
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+TOOL_BINS := $(B)/tests/api_runner $(B)/tests/fcgi_trivial
+
+.PHONY: all build run stop test check lint fmt deps frontend clean
+all build: $(BINS) frontend
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC  $<"
+	@$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+$(B)/libcube.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/bin/%: $(B)/obj/fcgi/bin/%.o $(B)/libcube.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(PKG_LIBS) -o $@
+
+$(B)/bin/cube-api: $(B)/obj/fcgi/bin/fcgi_main.o $(B)/libcube.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(PKG_LIBS) -o $@
+
+$(B)/tests/test_%: $(B)/obj/tests/unit/test_%.o $(B)/libcube.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(PKG_LIBS) -lcmocka -o $@
+
+$(B)/tests/api_runner: $(B)/obj/tests/api/runner.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(shell pkg-config --libs libcurl json-c) -o $@
+
+$(B)/tests/fcgi_trivial: $(B)/obj/tests/bench/fcgi_trivial.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(shell pkg-config --libs fcgi) -o $@
+
+# Until the web app lands, nginx serves a placeholder page at /frontend/.
+frontend: frontend/dist/index.html
+frontend/dist/index.html: frontend/static/index.html
+	@mkdir -p frontend/dist
+	cp $< $@
+
+unit: $(UNIT_BINS)
+tools: $(TOOL_BINS)
+
+deps:
+	@bash deploy/setup.sh
+
+run: deps
+	@$(MAKE) --no-print-directory build
+	@bash deploy/stack.sh start
+
+stop:
+	@bash deploy/stack.sh stop
+
+# make test builds both flavours: the API suite runs against the sanitizer build of cube-api.
+test: deps
+	@$(MAKE) --no-print-directory build unit tools
+	@$(MAKE) --no-print-directory SAN=1 build unit
+	@bash tests/run.sh
+
+check: deps
+	@$(MAKE) --no-print-directory SAN=1 unit
+	@bash tests/run.sh --unit-only --san
+
+lint:
+	@bash deploy/lint.sh
+
+fmt:
+	clang-format -i $$(git ls-files 'fcgi/*.[ch]' 'tests/*.[ch]')
+
+clean:
+	rm -rf build build-san frontend/dist
+
+-include $(LIB_OBJ:.o=.d) $(wildcard $(B)/obj/fcgi/bin/*.d) $(wildcard $(B)/obj/tests/*/*.d)

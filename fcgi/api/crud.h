@@ -1,0 +1,34 @@
+/*
+ * crud.h — the generic resource engine: every view's list, show, create,
+ * update, delete, actions and CSV in/out, driven by its struct resource.
+ * Each function writes the response into cx and returns the error it sent
+ * (ERR_OK on success).  Permissions on the operation itself were checked by
+ * the router; row scopes are applied here.
+ */
+#ifndef CUBE_API_CRUD_H
+#define CUBE_API_CRUD_H
+
+#include "api/resource.h"
+#include "core/attr.h"
+
+enum err crud_list(struct ctx *cx, const struct resource *res);
+enum err crud_show(struct ctx *cx, const struct resource *res, int64_t id);
+enum err crud_add(struct ctx *cx, const struct resource *res);
+enum err crud_edit(struct ctx *cx, const struct resource *res, int64_t id);
+enum err crud_delete(struct ctx *cx, const struct resource *res, int64_t id);
+enum err crud_action(struct ctx *cx, const struct resource *res, const char *name, int64_t id);
+enum err crud_multi_action(struct ctx *cx, const struct resource *res, const char *name);
+enum err crud_download(struct ctx *cx, const struct resource *res);
+enum err crud_download_template(struct ctx *cx, const struct resource *res);
+enum err crud_upload(struct ctx *cx, const struct resource *res);
+
+/* info.c */
+enum err info_view(struct ctx *cx, const struct resource *res);
+enum err info_openapi(struct ctx *cx);
+enum err info_menu(struct ctx *cx);
+/* Whether the caller may perform op on res at all (admin-only ops). */
+bool crud_allowed(const struct ctx *cx, const struct resource *res, unsigned op);
+/* Whether the row scopes apply to the caller for res. */
+bool crud_scoped(const struct ctx *cx, const struct resource *res);
+
+#endif

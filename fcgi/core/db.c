@@ -1,0 +1,301 @@
+/*
+ * db.c — libpq with a per-connection prepared-statement cache.
+ *
+ * The cache maps statement text to a server-side statement name "c<N>".  It
+ * is an open-addressing table that never deletes; when it fills up, further
+ * new texts run unprepared (PQexecParams), which is still correct.
+ */
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/db.h"
+#include "core/log.h"
+#include "core/common.h"
+
+enum { CACHE_SLOTS = 1024, CACHE_MAX = 768 };
+
+struct stmt {
+    char *sql;
+    uint64_t hash;
+    int id;
+};
+
+struct db {
+    PGconn *conn;
+    char *conninfo, *app_name;
+    int64_t timeout_ms;
+    struct stmt cache[CACHE_SLOTS];
+    int ncached, next_id;
+};
+
+uint64_t db_error_count;
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static void cache_clear(struct db *db)
+{
+    for (int i = 0; i < CACHE_SLOTS; i++) {
+        free(db->cache[i].sql);
+        db->cache[i].sql = NULL;
+    }
+    db->ncached = 0;
+}
+
+static bool session_setup(struct db *db, char *err, size_t errlen)
+{
+    char sql[256];
+    PGresult *r;
+    bool ok;
+
+    /* Fixed search_path and timeouts: generated SQL never depends on the role's defaults. */
+    snprintf(sql, sizeof(sql),
+             "SET search_path = public; SET statement_timeout = %lld; SET TIME ZONE 'UTC'",
+             (long long)db->timeout_ms);
+    r = PQexec(db->conn, sql);
+    ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+        snprintf(err, errlen, "session setup failed: %s", PQerrorMessage(db->conn));
+    PQclear(r);
+    return ok;
+}
+
+static bool connect_now(struct db *db, char *err, size_t errlen)
+{
+    const char *keys[] = {"dbname", "application_name", NULL};
+    const char *vals[] = {db->conninfo, db->app_name, NULL};
+
+    if (db->conn)
+        PQfinish(db->conn);
+    cache_clear(db);
+    /* expand_dbname=1: the first value may be a full conninfo string or URI. */
+    db->conn = PQconnectdbParams(keys, vals, 1);
+    if (PQstatus(db->conn) != CONNECTION_OK) {
+        snprintf(err, errlen, "cannot connect to PostgreSQL: %s", PQerrorMessage(db->conn));
+        return false;
+    }
+    return session_setup(db, err, errlen);
+}
+
+struct db *db_new(const char *conninfo, const char *app_name, int64_t timeout_ms)
+{
+    struct db *db = xcalloc(1, sizeof(*db));
+    db->conninfo = xstrdup(conninfo);
+    db->app_name = xstrdup(app_name);
+    db->timeout_ms = timeout_ms;
+    return db;
+}
+
+struct db *db_open(const char *conninfo, const char *app_name, int64_t timeout_ms, char *err,
+                   size_t errlen)
+{
+    struct db *db = db_new(conninfo, app_name, timeout_ms);
+    if (!connect_now(db, err, errlen)) {
+        db_close(db);
+        return NULL;
+    }
+    return db;
+}
+
+void db_close(struct db *db)
+{
+    if (!db)
+        return;
+    cache_clear(db);
+    if (db->conn)
+        PQfinish(db->conn);
+    free(db->conninfo);
+    free(db->app_name);
+    free(db);
+}
+
+bool db_ok(struct db *db)
+{
+    return db && db->conn && PQstatus(db->conn) == CONNECTION_OK;
+}
+
+static void clear_result(void *p)
+{
+    PQclear(p);
+}
+
+static const char *dup_field(struct arena *a, const PGresult *r, int field)
+{
+    const char *v = PQresultErrorField(r, field);
+    return v ? arena_strdup(a, v) : NULL;
+}
+
+/* Returns the cached statement name for sql, preparing it when new; NULL: run unprepared. */
+static const char *prepared(struct db *db, const char *sql, int n, char *name, size_t namelen,
+                            bool *failed)
+{
+    uint64_t h = fnv1a(sql);
+    size_t i = h % CACHE_SLOTS;
+    PGresult *r;
+    struct stmt *s;
+
+    *failed = false;
+    for (;;) {
+        s = &db->cache[i];
+        if (!s->sql)
+            break;
+        if (s->hash == h && !strcmp(s->sql, sql)) {
+            snprintf(name, namelen, "c%d", s->id);
+            return name;
+        }
+        i = (i + 1) % CACHE_SLOTS;
+    }
+    if (db->ncached >= CACHE_MAX)
+        return NULL;
+    snprintf(name, namelen, "c%d", db->next_id);
+    r = PQprepare(db->conn, name, sql, n, NULL);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        /* Let the unprepared path report the error with its fields. */
+        PQclear(r);
+        *failed = true;
+        return NULL;
+    }
+    PQclear(r);
+    s->sql = xstrdup(sql);
+    s->hash = h;
+    s->id = db->next_id++;
+    db->ncached++;
+    return name;
+}
+
+static PGresult *run(struct db *db, const char *sql, int n, const char *const *params)
+{
+    char name[32];
+    bool failed;
+    const char *stmt = prepared(db, sql, n, name, sizeof(name), &failed);
+
+    if (stmt)
+        return PQexecPrepared(db->conn, stmt, n, params, NULL, NULL, 0);
+    return PQexecParams(db->conn, sql, n, NULL, params, NULL, NULL, 0);
+}
+
+enum err db_query(struct db *db, struct arena *a, const char *sql, int n,
+                  const char *const *params, struct pg_result **out, struct db_error *e)
+{
+    PGresult *r;
+    ExecStatusType st;
+    char err[256];
+
+    if (out)
+        *out = NULL;
+    if (!db->conn || PQstatus(db->conn) != CONNECTION_OK) {
+        if (!connect_now(db, err, sizeof(err))) {
+            log_error("%s", err);
+            db_error_count++;
+            if (e) {
+                memset(e, 0, sizeof(*e));
+                memcpy(e->sqlstate, "08006", 6);
+                e->message = "database unavailable";
+            }
+            return ERR_UNAVAILABLE;
+        }
+    }
+    r = run(db, sql, n, params);
+    /* The server went away between two requests: reconnect once and retry (no transaction is open). */
+    if (PQstatus(db->conn) == CONNECTION_BAD) {
+        PQclear(r);
+        log_warn("database connection lost; reconnecting");
+        if (!connect_now(db, err, sizeof(err))) {
+            log_error("%s", err);
+            db_error_count++;
+            if (e) {
+                memset(e, 0, sizeof(*e));
+                memcpy(e->sqlstate, "08006", 6);
+                e->message = "database unavailable";
+            }
+            return ERR_UNAVAILABLE;
+        }
+        r = run(db, sql, n, params);
+    }
+    arena_defer(a, clear_result, r);
+    st = PQresultStatus(r);
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+        if (out)
+            *out = (struct pg_result *)r;
+        return ERR_OK;
+    }
+    {
+        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        enum err ret = err_from_sqlstate(state);
+        if (e) {
+            memset(e, 0, sizeof(*e));
+            if (state)
+                snprintf(e->sqlstate, sizeof(e->sqlstate), "%s", state);
+            e->message = dup_field(a, r, PG_DIAG_MESSAGE_PRIMARY);
+            e->detail = dup_field(a, r, PG_DIAG_MESSAGE_DETAIL);
+            e->constraint = dup_field(a, r, PG_DIAG_CONSTRAINT_NAME);
+            e->column = dup_field(a, r, PG_DIAG_COLUMN_NAME);
+            if (!e->message)
+                e->message = arena_strdup(a, PQerrorMessage(db->conn));
+        }
+        if (ret == ERR_DB || ret == ERR_UNAVAILABLE || ret == ERR_TIMEOUT) {
+            db_error_count++;
+            log_error("query failed (%s): %s", state ? state : "?", PQresultErrorMessage(r));
+        }
+        return ret;
+    }
+}
+
+enum err db_script(struct db *db, const char *sql, char *err, size_t errlen)
+{
+    PGresult *r = PQexec(db->conn, sql);
+    ExecStatusType st = PQresultStatus(r);
+    enum err ret = ERR_OK;
+
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+        ret = ERR_DB;
+    }
+    PQclear(r);
+    /* Anything the script created as a prepared statement is not ours to cache. */
+    return ret;
+}
+
+int db_rows(const struct pg_result *r)
+{
+    return PQntuples((const PGresult *)r);
+}
+
+int db_cols(const struct pg_result *r)
+{
+    return PQnfields((const PGresult *)r);
+}
+
+const char *db_val(const struct pg_result *r, int row, int col)
+{
+    const PGresult *p = (const PGresult *)r;
+    return PQgetisnull(p, row, col) ? NULL : PQgetvalue(p, row, col);
+}
+
+size_t db_len(const struct pg_result *r, int row, int col)
+{
+    return (size_t)PQgetlength((const PGresult *)r, row, col);
+}
+
+int64_t db_i64(const struct pg_result *r, int row, int col)
+{
+    const char *v = db_val(r, row, col);
+    int64_t n = 0;
+    if (v && !parse_i64(v, INT64_MIN, INT64_MAX, &n))
+        n = 0;
+    return n;
+}
+
+const char *db_colname(const struct pg_result *r, int col)
+{
+    return PQfname((const PGresult *)r, col);
+}

@@ -1,0 +1,56 @@
+/*
+ * db.h — the PostgreSQL connection of a process (libpq), as an opaque handle.
+ *
+ * Values only ever travel as parameters.  Every statement text is prepared
+ * once per connection and cached by its text, so the generated CRUD SQL pays
+ * for parsing and planning only the first time a worker sees it.  A lost
+ * connection is re-established once, transparently, outside transactions.
+ * Results are released by the arena they were fetched into.
+ */
+#ifndef CUBE_DB_H
+#define CUBE_DB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "core/arena.h"
+#include "core/err.h"
+#include "core/attr.h"
+
+struct db;
+struct pg_result; /* libpq's PGresult */
+
+/* PostgreSQL's error fields, copied into the arena. */
+struct db_error {
+    char sqlstate[6];
+    const char *message;
+    const char *detail;
+    const char *constraint;
+    const char *column;
+};
+
+/* A handle that connects at its first query (and reconnects after losing the server). */
+struct db *db_new(const char *conninfo, const char *app_name, int64_t timeout_ms);
+/* Connects now; NULL and a message when the server cannot be reached. */
+struct db *db_open(const char *conninfo, const char *app_name, int64_t timeout_ms, char *err,
+                   size_t errlen);
+void db_close(struct db *db);
+bool db_ok(struct db *db);
+
+/* Runs sql with n text parameters (NULL entries are SQL NULL). On failure fills *e (if given). */
+enum err db_query(struct db *db, struct arena *a, const char *sql, int n,
+                  const char *const *params, struct pg_result **out, struct db_error *e)
+    WARN_UNUSED;
+/* A script of several statements (migrations); no parameters, no caching. */
+enum err db_script(struct db *db, const char *sql, char *err, size_t errlen) WARN_UNUSED;
+
+int db_rows(const struct pg_result *r);
+int db_cols(const struct pg_result *r);
+const char *db_val(const struct pg_result *r, int row, int col); /* NULL for SQL NULL */
+size_t db_len(const struct pg_result *r, int row, int col);
+int64_t db_i64(const struct pg_result *r, int row, int col);     /* 0 for NULL */
+const char *db_colname(const struct pg_result *r, int col);
+
+/* Counters for /api/metrics. */
+extern uint64_t db_error_count;
+
+#endif
