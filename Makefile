@@ -52,7 +52,7 @@ UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 TOOL_BINS := $(B)/tests/api_runner $(B)/tests/fcgi_trivial
 
-.PHONY: all build run stop test check lint fmt deps frontend clean
+.PHONY: all build run stop test check lint fmt deps frontend clean bench unit tools
 all build: $(BINS) frontend
 
 $(B)/obj/%.o: %.c
@@ -112,6 +112,11 @@ test: deps
 check: deps
 	@$(MAKE) --no-print-directory SAN=1 unit
 	@bash tests/run.sh --unit-only --san
+
+# Not part of make test: about four minutes of wrk runs, printed as ratios to the ceiling.
+bench: deps
+	@$(MAKE) --no-print-directory build tools
+	@bash tests/bench/api_bench.sh
 
 lint:
 	@bash deploy/lint.sh

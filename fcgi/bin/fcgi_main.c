@@ -56,10 +56,11 @@ static void worker_on_term(int sig)
     errno = saved;
 }
 
-static const char *param(FCGX_Request *rq, const char *name)
+/* libfcgi frees its strings at FCGX_Finish_r, before the request is logged: copy them. */
+static const char *param(FCGX_Request *rq, struct arena *a, const char *name)
 {
     const char *v = FCGX_GetParam(name, rq->envp);
-    return v ? v : "";
+    return v ? arena_strdup(a, v) : "";
 }
 
 /* Reads the body up to the cap; above it, drains the rest and marks the request too big. */
@@ -67,9 +68,9 @@ static void read_body(FCGX_Request *rq, struct ctx *cx)
 {
     int64_t len = 0;
     char sink[8192];
-    const char *cl = param(rq, "CONTENT_LENGTH");
+    const char *cl = FCGX_GetParam("CONTENT_LENGTH", rq->envp);
 
-    if (!*cl || !parse_i64(cl, 0, INT64_MAX, &len) || len == 0)
+    if (!cl || !*cl || !parse_i64(cl, 0, INT64_MAX, &len) || len == 0)
         return;
     if (len > cfg.body_max) {
         cx->req.body_too_big = true;
@@ -181,16 +182,16 @@ static NORETURN void worker_main(void)
             continue;
         t0 = clock_mono_us();
         ctx_init(&cx, &arena, db, kv);
-        cx.req.method = param(&rq, "REQUEST_METHOD");
-        cx.req.path = param(&rq, "DOCUMENT_URI");
+        cx.req.method = param(&rq, &arena, "REQUEST_METHOD");
+        cx.req.path = param(&rq, &arena, "DOCUMENT_URI");
         if (!*cx.req.path)
-            cx.req.path = param(&rq, "SCRIPT_NAME");
-        cx.req.query = param(&rq, "QUERY_STRING");
-        cx.req.content_type = param(&rq, "CONTENT_TYPE");
-        cx.req.cookie = param(&rq, "HTTP_COOKIE");
-        cx.req.authorization = param(&rq, "HTTP_AUTHORIZATION");
-        cx.req.remote_addr = param(&rq, "REMOTE_ADDR");
-        cx.req.request_id = param(&rq, "REQUEST_ID");
+            cx.req.path = param(&rq, &arena, "SCRIPT_NAME");
+        cx.req.query = param(&rq, &arena, "QUERY_STRING");
+        cx.req.content_type = param(&rq, &arena, "CONTENT_TYPE");
+        cx.req.cookie = param(&rq, &arena, "HTTP_COOKIE");
+        cx.req.authorization = param(&rq, &arena, "HTTP_AUTHORIZATION");
+        cx.req.remote_addr = param(&rq, &arena, "REMOTE_ADDR");
+        cx.req.request_id = param(&rq, &arena, "REQUEST_ID");
         read_body(&rq, &cx);
         api_handle(&cx);
         write_response(&rq, &cx, !strcmp(cx.req.method, "HEAD"));

@@ -102,6 +102,13 @@ out:
 enum err auth_jwt_verify(struct arena *a, const char *secret, const char *token, int64_t now,
                          int64_t *uid, const char **username)
 {
+    int64_t exp;
+    return auth_jwt_verify_exp(a, secret, token, now, uid, username, &exp);
+}
+
+enum err auth_jwt_verify_exp(struct arena *a, const char *secret, const char *token, int64_t now,
+                             int64_t *uid, const char **username, int64_t *expires)
+{
     jwt_t *jwt = NULL;
     enum err ret = ERR_UNAUTH;
     const char *iss, *sub;
@@ -124,6 +131,7 @@ enum err auth_jwt_verify(struct arena *a, const char *secret, const char *token,
     if ((int64_t)exp <= now)
         goto out;
     *uid = id;
+    *expires = exp;
     *username = arena_strdup(a, sub);
     ret = ERR_OK;
 out:

@@ -25,6 +25,10 @@ char *auth_jwt_issue(struct arena *a, const char *secret, int64_t uid, const cha
 enum err auth_jwt_verify(struct arena *a, const char *secret, const char *token, int64_t now,
                          int64_t *uid, const char **username) WARN_UNUSED;
 
+/* The same, also returning the token's expiry (seconds since the epoch). */
+enum err auth_jwt_verify_exp(struct arena *a, const char *secret, const char *token, int64_t now,
+                             int64_t *uid, const char **username, int64_t *exp) WARN_UNUSED;
+
 /* nbytes random bytes from getrandom(2) as 2*nbytes hex digits. */
 void auth_random_hex(char *out, size_t nbytes);
 

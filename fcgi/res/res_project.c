@@ -32,7 +32,8 @@ static const struct column project_cols[] = {
      .description = "JSON object: engine, cluster, org (resource group), volume_mount, "
                     "node_selector",
      .def = "{}"},
-    {.name = "members", .type = COL_TEXT, .flags = COL_LIST | COL_SHOW, .label = "Members",
+    /* Shown on one project, not per list row: it costs a join for every row of a page. */
+    {.name = "members", .type = COL_TEXT, .flags = COL_SHOW, .label = "Members",
      .sql = "SELECT coalesce(string_agg(u.\"username\" || '(' || m.\"role\" || ')', ',' ORDER BY "
             "m.\"id\"), '') FROM \"project_user\" m JOIN \"users\" u ON u.\"id\" = m.\"user_id\" "
             "WHERE m.\"project_id\" = t.\"id\""},
@@ -51,7 +52,7 @@ const struct resource res_project = {
     .scope = "t.\"type\" <> 'org' OR " MEMBER_OF("t.\"id\""),
     .edit_scope = CREATOR_OF("t.\"id\""),
     /* Non-admins create team projects only; template categories are the admins'. */
-    .add_check = "v.\"type\" = 'org'",
+    .add_check = "coalesce(v.\"type\", 'org') = 'org'",
     .post_add_sql = "m AS (INSERT INTO \"project_user\" (\"project_id\", \"user_id\", \"role\", "
                     "\"created_by_fk\", \"changed_by_fk\") SELECT w.\"id\", {uid}, 'creator', "
                     "{uid}, {uid} FROM w)",
