@@ -27,14 +27,14 @@
 enum { CACHE_N = 64 };
 
 struct cached_user {
-    int64_t id, expires_us;
+    int64_t id, expires_us, gen;
     char username[72];
     bool admin;
 };
 
 struct cached_token {
     char digest[65];
-    int64_t uid, expires_us;
+    int64_t uid, expires_us, gen;
 };
 
 /* A verified JWT, so a worker checks each token's signature once, not on every request. */
@@ -47,6 +47,18 @@ struct cached_jwt {
 static struct cached_user user_cache[CACHE_N];
 static struct cached_token token_cache[CACHE_N];
 static struct cached_jwt jwt_cache[CACHE_N];
+
+/* The auth generation for this request: -1 (cache nothing) when Redis cannot say. */
+static int64_t auth_generation(struct ctx *cx)
+{
+    char *v = NULL;
+    int64_t n = 0;
+    if (cfg.auth_cache_ttl <= 0 || kv_get(cx->kv, cx->arena, "cube:authgen", &v))
+        return -1;
+    if (v && !parse_i64(v, 0, INT64_MAX, &n))
+        return -1;
+    return n;
+}
 
 static enum err verify_jwt(struct ctx *cx, const char *tok, int64_t *uid, const char **name)
 {
@@ -80,8 +92,8 @@ static const char USER_SQL[] =
     "ON r.\"id\" = ur.\"role_id\" WHERE ur.\"user_id\" = u.\"id\" AND r.\"name\" = 'admin') "
     "FROM \"users\" u WHERE u.\"id\" = $1::bigint";
 
-/* Fills cx->user for uid; ERR_UNAUTH when the user is gone or inactive. */
-static enum err load_user(struct ctx *cx, int64_t uid)
+/* Fills cx->user for uid; ERR_UNAUTH when the user is gone or inactive. gen: see above. */
+static enum err load_user(struct ctx *cx, int64_t uid, int64_t gen)
 {
     struct cached_user *cu = &user_cache[(uint64_t)uid % CACHE_N];
     int64_t now = clock_mono_us();
@@ -89,7 +101,7 @@ static enum err load_user(struct ctx *cx, int64_t uid)
     struct pg_result *r;
     enum err e;
 
-    if (cu->id == uid && cu->expires_us > now) {
+    if (gen >= 0 && cu->id == uid && cu->gen == gen && cu->expires_us > now) {
         cx->user.id = uid;
         cx->user.username = cu->username;
         cx->user.admin = cu->admin;
@@ -102,8 +114,9 @@ static enum err load_user(struct ctx *cx, int64_t uid)
     cx->user.id = uid;
     cx->user.username = arena_strdup(cx->arena, db_val(r, 0, 0));
     cx->user.admin = !strcmp(db_val(r, 0, 2), "t");
-    if (cfg.auth_cache_ttl > 0 && strlen(cx->user.username) < sizeof(cu->username)) {
+    if (gen >= 0 && strlen(cx->user.username) < sizeof(cu->username)) {
         cu->id = uid;
+        cu->gen = gen;
         cu->admin = cx->user.admin;
         snprintf(cu->username, sizeof(cu->username), "%s", cx->user.username);
         cu->expires_us = now + cfg.auth_cache_ttl * 1000000;
@@ -111,7 +124,7 @@ static enum err load_user(struct ctx *cx, int64_t uid)
     return ERR_OK;
 }
 
-static enum err api_token_user(struct ctx *cx, const char *token, int64_t *uid)
+static enum err api_token_user(struct ctx *cx, const char *token, int64_t gen, int64_t *uid)
 {
     char digest[65];
     struct cached_token *ct;
@@ -122,7 +135,7 @@ static enum err api_token_user(struct ctx *cx, const char *token, int64_t *uid)
 
     sha256_hex(token, strlen(token), digest);
     ct = &token_cache[((unsigned)(unsigned char)digest[0] * 31u + (unsigned char)digest[1]) % CACHE_N];
-    if (!strcmp(ct->digest, digest) && ct->expires_us > now) {
+    if (gen >= 0 && ct->gen == gen && !strcmp(ct->digest, digest) && ct->expires_us > now) {
         *uid = ct->uid;
         return ERR_OK;
     }
@@ -140,7 +153,8 @@ static enum err api_token_user(struct ctx *cx, const char *token, int64_t *uid)
     if (!db_rows(r))
         return resp_error(cx, ERR_UNAUTH, "invalid, expired or revoked API token");
     *uid = db_i64(r, 0, 0);
-    if (cfg.auth_cache_ttl > 0) {
+    if (gen >= 0) {
+        ct->gen = gen;
         memcpy(ct->digest, digest, sizeof(digest));
         ct->uid = *uid;
         ct->expires_us = now + cfg.auth_cache_ttl * 1000000;
@@ -151,7 +165,7 @@ static enum err api_token_user(struct ctx *cx, const char *token, int64_t *uid)
 enum err auth_request(struct ctx *cx)
 {
     const char *cred = NULL, *h = cx->req.authorization, *name;
-    int64_t uid;
+    int64_t uid, gen;
     enum err e;
 
     if (cx->user.id)
@@ -165,17 +179,18 @@ enum err auth_request(struct ctx *cx)
     }
     if (!cred || !*cred)
         return resp_error(cx, ERR_UNAUTH, "login required");
+    gen = auth_generation(cx);
     if (!strncmp(cred, "cube_", 5)) {
-        if ((e = api_token_user(cx, cred, &uid)))
+        if ((e = api_token_user(cx, cred, gen, &uid)))
             return e;
-        return load_user(cx, uid);
+        return load_user(cx, uid, gen);
     }
     /* A JWT has exactly two dots; anything else (a bare username, say) is refused. */
     if (!strchr(cred, '.'))
         return resp_error(cx, ERR_UNAUTH, "invalid credentials: a token is required");
     if (verify_jwt(cx, cred, &uid, &name))
         return resp_error(cx, ERR_UNAUTH, "invalid or expired token");
-    if ((e = load_user(cx, uid)))
+    if ((e = load_user(cx, uid, gen)))
         return e;
     if (strcmp(name, cx->user.username)) {
         cx->user.id = 0;
@@ -303,7 +318,7 @@ static enum err check_login(struct ctx *cx, const char *username, const char *pa
         note_failure(cx, username);
         return resp_error(cx, ERR_UNAUTH, "invalid username or password");
     }
-    if ((e = load_user(cx, uid)))
+    if ((e = load_user(cx, uid, -1)))
         return e;
     p[0] = arena_printf(cx->arena, "%" PRId64, uid);
     if (db_query(cx->db, cx->arena,

@@ -26,6 +26,7 @@
 #include "core/common.h"
 
 #define GEN_KEY "cube:gen"
+#define AUTH_GEN_KEY "cube:authgen"
 
 bool crud_scoped(const struct ctx *cx, const struct resource *res)
 {
@@ -55,11 +56,13 @@ static void add_scope(struct ctx *cx, const struct resource *res, const char *sc
     buf_addc(b, ')');
 }
 
-static void bump_generation(struct ctx *cx)
+static void bump_generation(struct ctx *cx, const struct resource *res)
 {
     int64_t n;
     if (kv_incr_expire(cx->kv, GEN_KEY, 86400 * 365, &n))
         log_warn("count cache generation not bumped (redis unavailable)");
+    if ((res->flags & RES_AUTH_DATA) && kv_incr_expire(cx->kv, AUTH_GEN_KEY, 86400 * 365, &n))
+        log_warn("auth cache generation not bumped (redis unavailable)");
 }
 
 /* Maps a database column named in an error back to the API's field name. */
@@ -452,10 +455,21 @@ static enum err take_value(struct ctx *cx, const struct column *c, json_object *
         if (!*out)
             return resp_error(cx, ERR_BADREQ, "%s: expected an array of ids", c->name);
         return ERR_OK;
+    case COL_BOOL:
+        /* JSON booleans, 0/1, and the words a CSV file carries; not "yes" or "y". */
+        if (jt == json_type_boolean || jt == json_type_int ||
+            (jt == json_type_string && (!strcmp(json_object_get_string(v), "true") ||
+                                        !strcmp(json_object_get_string(v), "false") ||
+                                        !strcmp(json_object_get_string(v), "1") ||
+                                        !strcmp(json_object_get_string(v), "0")))) {
+            *out = sql_coerce(cx->arena, c, v, &why);
+            if (*out)
+                return ERR_OK;
+        }
+        return resp_error(cx, ERR_BADREQ, "%s: expected a boolean", c->name);
     case COL_INT:
     case COL_REL:
     case COL_FLOAT:
-    case COL_BOOL:
     case COL_TIME:
         if (jt == json_type_object || jt == json_type_array)
             return resp_error(cx, ERR_BADREQ, "%s: expected a scalar", c->name);
@@ -577,7 +591,7 @@ static enum err finish_write(struct ctx *cx, const struct resource *res, const s
     if (!db_rows(r))
         return ERR_OK;
     *row = db_val(r, 0, 0);
-    bump_generation(cx);
+    bump_generation(cx, res);
     /* Rows the statement's other CTEs wrote (links, the creator's membership) are invisible to
      * its own snapshot: read the row back so the response shows them. */
     if ((has_m2m_write(res, w) || (w->is_add && res->post_add_sql)) && (e = fetch_row(cx, res, db_i64(r, 0, 1), false, cols, ncols, row)))

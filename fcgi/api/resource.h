@@ -79,6 +79,7 @@ enum res_flag {
     RES_AUDIT = 1 << 0,       /* table has created_on/changed_on/created_by_fk/changed_by_fk */
     RES_SCOPE_ADMIN = 1 << 1, /* the row scope applies to admins too (personal data) */
     RES_NO_LOG = 1 << 2,      /* writes are not audit-logged (the audit log itself) */
+    RES_AUTH_DATA = 1 << 3,   /* writes change who may do what: drop every worker's auth cache */
 };
 
 struct resource;

@@ -92,11 +92,17 @@ static void read_body(FCGX_Request *rq, struct ctx *cx)
 static void write_response(FCGX_Request *rq, struct ctx *cx, bool head)
 {
     struct resp *r = &cx->resp;
-    FCGX_FPrintF(rq->out, "Status: %d\r\nContent-Type: %s\r\nContent-Length: %zu\r\n", r->status,
-                 r->content_type, r->body.len);
-    if (cx->req.request_id && *cx->req.request_id)
-        FCGX_FPrintF(rq->out, "X-Request-Id: %s\r\n", cx->req.request_id);
-    FCGX_FPrintF(rq->out, "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n");
+    char top[512];
+    int n;
+
+    /* libfcgi's own FCGX_FPrintF knows no %zu: format with libc, write raw. */
+    n = snprintf(top, sizeof(top),
+                 "Status: %d\r\nContent-Type: %s\r\nContent-Length: %zu\r\nX-Request-Id: %s\r\n"
+                 "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n",
+                 r->status, r->content_type, r->body.len, cx->req.request_id);
+    if (n < 0 || (size_t)n >= sizeof(top))
+        n = snprintf(top, sizeof(top), "Status: 500\r\nContent-Length: 0\r\n");
+    FCGX_PutStr(top, n, rq->out);
     if (r->headers.len)
         FCGX_PutStr(buf_str(&r->headers), (int)r->headers.len, rq->out);
     FCGX_PutStr("\r\n", 2, rq->out);

@@ -59,7 +59,7 @@ const struct resource res_token = {
     .cols = token_cols,
     .ncols = ARRAY_LEN(token_cols),
     .ops = OP_LIST | OP_SHOW | OP_ADD | OP_EDIT | OP_DELETE,
-    .flags = RES_SCOPE_ADMIN,
+    .flags = RES_SCOPE_ADMIN | RES_AUTH_DATA,
     .scope = "t.\"user_id\" = {uid}",
     .edit_scope = "t.\"user_id\" = {uid}",
     .delete_scope = "t.\"user_id\" = {uid}",
