@@ -23,21 +23,32 @@
 #include "core/common.h"
 
 enum route_op {
-    RO_INFO, RO_LIST, RO_SHOW, RO_ADD, RO_EDIT, RO_DELETE, RO_ACTION, RO_MULTI,
-    RO_DOWNLOAD, RO_TEMPLATE, RO_UPLOAD, RO_CUSTOM, RO__COUNT
+    RO_INFO,
+    RO_LIST,
+    RO_SHOW,
+    RO_ADD,
+    RO_EDIT,
+    RO_DELETE,
+    RO_ACTION,
+    RO_MULTI,
+    RO_DOWNLOAD,
+    RO_TEMPLATE,
+    RO_UPLOAD,
+    RO_CUSTOM,
+    RO__COUNT
 };
 
 static const char *const route_op_names[RO__COUNT] = {
-    "info", "list", "show", "add", "edit", "delete", "action", "multi_action",
-    "download", "download_template", "upload", "custom",
+    "info",   "list",   "show",         "add",      "edit",
+    "delete", "action", "multi_action", "download", "download_template",
+    "upload", "custom",
 };
 
 /* The permission each route op needs. */
 static const unsigned route_op_perm[RO__COUNT] = {
-    [RO_INFO] = 0,         [RO_LIST] = OP_LIST,     [RO_SHOW] = OP_SHOW,
-    [RO_ADD] = OP_ADD,     [RO_EDIT] = OP_EDIT,     [RO_DELETE] = OP_DELETE,
-    [RO_ACTION] = OP_SHOW, [RO_MULTI] = OP_LIST,    [RO_DOWNLOAD] = OP_LIST,
-    [RO_TEMPLATE] = OP_ADD, [RO_UPLOAD] = OP_CSV_IN, [RO_CUSTOM] = 0,
+    [RO_INFO] = 0,           [RO_LIST] = OP_LIST,     [RO_SHOW] = OP_SHOW,     [RO_ADD] = OP_ADD,
+    [RO_EDIT] = OP_EDIT,     [RO_DELETE] = OP_DELETE, [RO_ACTION] = OP_SHOW,   [RO_MULTI] = OP_LIST,
+    [RO_DOWNLOAD] = OP_LIST, [RO_TEMPLATE] = OP_ADD,  [RO_UPLOAD] = OP_CSV_IN, [RO_CUSTOM] = 0,
 };
 
 static enum err health(struct ctx *cx);

@@ -134,20 +134,22 @@ static enum err api_token_user(struct ctx *cx, const char *token, int64_t gen, i
     enum err e;
 
     sha256_hex(token, strlen(token), digest);
-    ct = &token_cache[((unsigned)(unsigned char)digest[0] * 31u + (unsigned char)digest[1]) % CACHE_N];
+    ct = &token_cache[((unsigned)(unsigned char)digest[0] * 31u + (unsigned char)digest[1]) %
+                      CACHE_N];
     if (gen >= 0 && ct->gen == gen && !strcmp(ct->digest, digest) && ct->expires_us > now) {
         *uid = ct->uid;
         return ERR_OK;
     }
     p[0] = digest;
     /* last_used_on is written at most once a minute per token. */
-    e = db_query(cx->db, cx->arena,
-                 "WITH t AS (SELECT \"id\", \"user_id\" FROM \"api_token\" WHERE \"token_hash\" = $1 "
-                 "AND (\"expires_on\" IS NULL OR \"expires_on\" > now())), u AS (UPDATE "
-                 "\"api_token\" k SET \"last_used_on\" = now() FROM t WHERE k.\"id\" = t.\"id\" AND "
-                 "(k.\"last_used_on\" IS NULL OR k.\"last_used_on\" < now() - interval '1 minute')) "
-                 "SELECT \"user_id\" FROM t",
-                 1, p, &r, NULL);
+    e = db_query(
+        cx->db, cx->arena,
+        "WITH t AS (SELECT \"id\", \"user_id\" FROM \"api_token\" WHERE \"token_hash\" = $1 "
+        "AND (\"expires_on\" IS NULL OR \"expires_on\" > now())), u AS (UPDATE "
+        "\"api_token\" k SET \"last_used_on\" = now() FROM t WHERE k.\"id\" = t.\"id\" AND "
+        "(k.\"last_used_on\" IS NULL OR k.\"last_used_on\" < now() - interval '1 minute')) "
+        "SELECT \"user_id\" FROM t",
+        1, p, &r, NULL);
     if (e)
         return resp_error(cx, e, "cannot check credentials: database unavailable");
     if (!db_rows(r))
@@ -207,8 +209,8 @@ static bool valid_username(const char *u)
 {
     regex_t rx;
     bool ok;
-    if (strlen(u) < 2 || strlen(u) > 64 || regcomp(&rx, "^[a-z][a-z0-9-]*[a-z0-9]$",
-                                                   REG_EXTENDED | REG_NOSUB))
+    if (strlen(u) < 2 || strlen(u) > 64 ||
+        regcomp(&rx, "^[a-z][a-z0-9-]*[a-z0-9]$", REG_EXTENDED | REG_NOSUB))
         return false;
     ok = regexec(&rx, u, 0, NULL, 0) == 0;
     regfree(&rx);
@@ -243,7 +245,8 @@ static void note_failure(struct ctx *cx, const char *username)
 {
     int64_t n;
     if (kv_incr_expire(cx->kv, throttle_key(cx, "u", username), cfg.login_window, &n) ||
-        kv_incr_expire(cx->kv, throttle_key(cx, "ip", cx->req.remote_addr ? cx->req.remote_addr : ""),
+        kv_incr_expire(cx->kv,
+                       throttle_key(cx, "ip", cx->req.remote_addr ? cx->req.remote_addr : ""),
                        cfg.login_window, &n))
         log_warn("login throttle not recorded (redis unavailable)");
 }
@@ -262,15 +265,16 @@ static enum err auto_register(struct ctx *cx, const char *username, const char *
     p[0] = username;
     p[1] = hash;
     /* One statement: the user, the 'user' role, and membership of the public project. */
-    e = db_query(cx->db, cx->arena,
-                 "WITH u AS (INSERT INTO \"users\" (\"username\", \"password\") VALUES ($1, $2) "
-                 "ON CONFLICT (\"username\") DO NOTHING RETURNING \"id\"), "
-                 "r AS (INSERT INTO \"user_role\" (\"user_id\", \"role_id\") SELECT u.\"id\", "
-                 "ro.\"id\" FROM u, \"roles\" ro WHERE ro.\"name\" = 'user'), "
-                 "m AS (INSERT INTO \"project_user\" (\"project_id\", \"user_id\", \"role\") SELECT "
-                 "pr.\"id\", u.\"id\", 'dev' FROM u, \"project\" pr WHERE pr.\"name\" = 'public') "
-                 "SELECT \"id\" FROM u",
-                 2, p, &r, NULL);
+    e = db_query(
+        cx->db, cx->arena,
+        "WITH u AS (INSERT INTO \"users\" (\"username\", \"password\") VALUES ($1, $2) "
+        "ON CONFLICT (\"username\") DO NOTHING RETURNING \"id\"), "
+        "r AS (INSERT INTO \"user_role\" (\"user_id\", \"role_id\") SELECT u.\"id\", "
+        "ro.\"id\" FROM u, \"roles\" ro WHERE ro.\"name\" = 'user'), "
+        "m AS (INSERT INTO \"project_user\" (\"project_id\", \"user_id\", \"role\") SELECT "
+        "pr.\"id\", u.\"id\", 'dev' FROM u, \"project\" pr WHERE pr.\"name\" = 'public') "
+        "SELECT \"id\" FROM u",
+        2, p, &r, NULL);
     if (e || !db_rows(r))
         return e ? e : ERR_CONFLICT;
     *uid = db_i64(r, 0, 0);
@@ -296,9 +300,10 @@ static enum err check_login(struct ctx *cx, const char *username, const char *pa
         resp_header(cx, "Retry-After: %lld", (long long)cfg.login_window);
         return resp_error(cx, ERR_THROTTLED, "too many failed logins; try again later");
     }
-    if ((e = db_query(cx->db, cx->arena,
-                      "SELECT \"id\", \"password\", \"active\" FROM \"users\" WHERE \"username\" = $1",
-                      1, p, &r, NULL)))
+    if ((e = db_query(
+             cx->db, cx->arena,
+             "SELECT \"id\", \"password\", \"active\" FROM \"users\" WHERE \"username\" = $1", 1, p,
+             &r, NULL)))
         return resp_error(cx, e, "cannot check credentials: database unavailable");
     if (db_rows(r)) {
         bool ok = auth_check_password(password, db_val(r, 0, 1));
@@ -321,10 +326,11 @@ static enum err check_login(struct ctx *cx, const char *username, const char *pa
     if ((e = load_user(cx, uid, -1)))
         return e;
     p[0] = arena_printf(cx->arena, "%" PRId64, uid);
-    if (db_query(cx->db, cx->arena,
-                 "UPDATE \"users\" SET \"last_login\" = now(), \"login_count\" = \"login_count\" + 1 "
-                 "WHERE \"id\" = $1::bigint",
-                 1, p, &r, NULL))
+    if (db_query(
+            cx->db, cx->arena,
+            "UPDATE \"users\" SET \"last_login\" = now(), \"login_count\" = \"login_count\" + 1 "
+            "WHERE \"id\" = $1::bigint",
+            1, p, &r, NULL))
         log_warn("last_login not updated");
     *token = auth_jwt_issue(cx->arena, cfg.jwt_secret, uid, cx->user.username, clock_wall_s(),
                             cfg.jwt_ttl);
@@ -334,7 +340,8 @@ static enum err check_login(struct ctx *cx, const char *username, const char *pa
 static void set_session_cookies(struct ctx *cx, const char *token)
 {
     const char *secure = cfg.secure_cookie ? "; Secure" : "";
-    resp_header(cx, "Set-Cookie: " SESSION_COOKIE "=%s; Path=/; Max-Age=%lld; HttpOnly; SameSite=Lax%s",
+    resp_header(cx,
+                "Set-Cookie: " SESSION_COOKIE "=%s; Path=/; Max-Age=%lld; HttpOnly; SameSite=Lax%s",
                 token, (long long)cfg.jwt_ttl, secure);
     resp_header(cx, "Set-Cookie: " USER_COOKIE "=%s; Path=/; Max-Age=%lld; SameSite=Lax%s",
                 cx->user.username, (long long)cfg.jwt_ttl, secure);
@@ -353,10 +360,11 @@ enum err auth_login(struct ctx *cx)
     enum err e;
 
     if (req_is_json(cx)) {
-        json_object *body = cx->req.body ? js_parse(cx->arena, cx->req.body, cx->req.body_len, &msg)
-                                         : NULL;
+        json_object *body =
+            cx->req.body ? js_parse(cx->arena, cx->req.body, cx->req.body_len, &msg) : NULL;
         if (!body || !json_object_is_type(body, json_type_object))
-            return resp_error(cx, ERR_BADREQ, "malformed JSON: expected {\"username\", \"password\"}");
+            return resp_error(cx, ERR_BADREQ,
+                              "malformed JSON: expected {\"username\", \"password\"}");
         username = js_get_str(body, "username");
         password = js_get_str(body, "password");
     } else {

@@ -14,9 +14,9 @@
 static const char *type_name(const struct column *c)
 {
     static const char *const names[] = {
-        [COL_INT] = "Integer", [COL_FLOAT] = "Float",   [COL_TEXT] = "String",
+        [COL_INT] = "Integer",  [COL_FLOAT] = "Float",   [COL_TEXT] = "String",
         [COL_BOOL] = "Boolean", [COL_TIME] = "DateTime", [COL_JSON] = "JSON",
-        [COL_ENUM] = "Enum",   [COL_REL] = "Related",   [COL_M2M] = "RelatedList",
+        [COL_ENUM] = "Enum",    [COL_REL] = "Related",   [COL_M2M] = "RelatedList",
     };
     if (c->type == COL_TEXT && (c->flags & COL_TEXTAREA))
         return "Text";
@@ -169,8 +169,10 @@ enum err info_view(struct ctx *cx, const struct resource *res)
     static const struct {
         unsigned op;
         const char *perm, *name;
-    } opnames[] = {{OP_ADD, "can_add", "add"},       {OP_SHOW, "can_show", "show"},
-                   {OP_EDIT, "can_edit", "edit"},    {OP_LIST, "can_list", "list"},
+    } opnames[] = {{OP_ADD, "can_add", "add"},
+                   {OP_SHOW, "can_show", "show"},
+                   {OP_EDIT, "can_edit", "edit"},
+                   {OP_LIST, "can_list", "list"},
                    {OP_DELETE, "can_delete", "delete"}};
 
     json_object_object_add(o, "route_base",
@@ -178,10 +180,14 @@ enum err info_view(struct ctx *cx, const struct resource *res)
     json_object_object_add(o, "primary_key", json_object_new_string("id"));
     json_object_object_add(o, "label_title", json_object_new_string(res->label));
     json_object_object_add(o, "model_name", json_object_new_string(res->table));
-    json_object_object_add(o, "list_title", js_new_str(arena_printf(cx->arena, "%s list", res->label)));
-    json_object_object_add(o, "add_title", js_new_str(arena_printf(cx->arena, "Add %s", res->label)));
-    json_object_object_add(o, "edit_title", js_new_str(arena_printf(cx->arena, "Edit %s", res->label)));
-    json_object_object_add(o, "show_title", js_new_str(arena_printf(cx->arena, "Show %s", res->label)));
+    json_object_object_add(o, "list_title",
+                           js_new_str(arena_printf(cx->arena, "%s list", res->label)));
+    json_object_object_add(o, "add_title",
+                           js_new_str(arena_printf(cx->arena, "Add %s", res->label)));
+    json_object_object_add(o, "edit_title",
+                           js_new_str(arena_printf(cx->arena, "Edit %s", res->label)));
+    json_object_object_add(o, "show_title",
+                           js_new_str(arena_printf(cx->arena, "Show %s", res->label)));
     json_object_object_add(o, "help_url", json_object_new_string(""));
     json_object_object_add(o, "list_columns", str_array(res, COL_LIST, true));
     json_object_object_add(o, "show_columns", str_array(res, COL_SHOW, true));
@@ -247,8 +253,10 @@ enum err info_view(struct ctx *cx, const struct resource *res)
     }
     json_object_object_add(o, "action", actions);
     json_object_object_add(o, "related", json_object_new_object());
-    json_object_object_add(o, "import_data", json_object_new_boolean(crud_allowed(cx, res, OP_CSV_IN)));
-    json_object_object_add(o, "download_data", json_object_new_boolean(crud_allowed(cx, res, OP_LIST)));
+    json_object_object_add(o, "import_data",
+                           json_object_new_boolean(crud_allowed(cx, res, OP_CSV_IN)));
+    json_object_object_add(o, "download_data",
+                           json_object_new_boolean(crud_allowed(cx, res, OP_LIST)));
     json_object_object_add(o, "ops_link", json_object_new_array());
     json_object_object_add(o, "enable_favorite", json_object_new_boolean(0));
     json_object_object_add(o, "echart", json_object_new_boolean(0));
@@ -263,9 +271,9 @@ static json_object *schema_of(const struct column *c)
 {
     json_object *s = json_object_new_object();
     static const char *const t[] = {
-        [COL_INT] = "integer", [COL_FLOAT] = "number", [COL_TEXT] = "string",
-        [COL_BOOL] = "boolean", [COL_TIME] = "string", [COL_JSON] = "object",
-        [COL_ENUM] = "string", [COL_REL] = "integer", [COL_M2M] = "array",
+        [COL_INT] = "integer",  [COL_FLOAT] = "number", [COL_TEXT] = "string",
+        [COL_BOOL] = "boolean", [COL_TIME] = "string",  [COL_JSON] = "object",
+        [COL_ENUM] = "string",  [COL_REL] = "integer",  [COL_M2M] = "array",
     };
     json_object_object_add(s, "type", json_object_new_string(t[c->type]));
     if (c->type == COL_TIME)
@@ -404,7 +412,8 @@ enum err info_openapi(struct ctx *cx)
         if (r->ops & OP_LIST)
             json_object_object_add(coll, "get", operation("List", r->view, NULL, false, true));
         if (r->ops & OP_ADD)
-            json_object_object_add(coll, "post", operation("Create", r->view, ref(in), false, false));
+            json_object_object_add(coll, "post",
+                                   operation("Create", r->view, ref(in), false, false));
         if (r->ops & OP_SHOW)
             json_object_object_add(item, "get", operation("Show", r->view, NULL, true, false));
         if (r->ops & OP_EDIT)
@@ -412,15 +421,15 @@ enum err info_openapi(struct ctx *cx)
                                    operation("Update (partial)", r->view, ref(patch), true, false));
         if (r->ops & OP_DELETE)
             json_object_object_add(item, "delete", operation("Delete", r->view, NULL, true, false));
-        json_object_object_add(inf, "get",
-                               operation("Metadata for generic pages", r->view, NULL, false, false));
+        json_object_object_add(
+            inf, "get", operation("Metadata for generic pages", r->view, NULL, false, false));
         json_object_object_add(paths, arena_printf(cx->arena, "/api/%s/", r->view), coll);
         json_object_object_add(paths, arena_printf(cx->arena, "/api/%s/{id}", r->view), item);
         json_object_object_add(paths, arena_printf(cx->arena, "/api/%s/_info", r->view), inf);
     }
-    json_object_object_add(paths, "/api/login",
-                           operation("Log in: {username, password} -> {token}", "auth", NULL,
-                                     false, false));
+    json_object_object_add(
+        paths, "/api/login",
+        operation("Log in: {username, password} -> {token}", "auth", NULL, false, false));
     json_object_object_add(doc, "paths", paths);
     json_object_object_add(bearer, "type", json_object_new_string("http"));
     json_object_object_add(bearer, "scheme", json_object_new_string("bearer"));

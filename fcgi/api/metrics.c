@@ -18,8 +18,8 @@ static const int status_codes[] = {200, 302, 400, 401, 403, 404, 405, 409,
 enum { N_STATUS = ARRAY_LEN(status_codes) };
 
 /* Upper bounds in microseconds; the last bucket is +Inf. */
-static const int64_t bucket_us[N_BUCKETS] = {500,    1000,   2500,    5000,    10000,   25000,
-                                             50000,  100000, 250000,  500000,  1000000, 5000000};
+static const int64_t bucket_us[N_BUCKETS] = {500,   1000,   2500,   5000,   10000,   25000,
+                                             50000, 100000, 250000, 500000, 1000000, 5000000};
 
 struct shared {
     uint64_t req[MAX_ROUTES][N_STATUS];
@@ -34,6 +34,7 @@ static uint64_t db_errors_seen;
 
 void metrics_init(void)
 {
+    /* cppcheck-suppress invalidFunctionArg ; fd -1 is how MAP_ANONYMOUS is asked for */
     void *p = mmap(NULL, sizeof(struct shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
                    -1, 0);
     if (p == MAP_FAILED)
@@ -118,15 +119,16 @@ enum err metrics_render(struct ctx *cx)
             buf_addf(&b, "cube_http_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
                      (unsigned long long)cum);
     }
-    buf_addf(&b, "cube_http_request_duration_seconds_sum %.6f\n",
-             (double)load(&shm->sum_us) / 1e6);
+    buf_addf(&b, "cube_http_request_duration_seconds_sum %.6f\n", (double)load(&shm->sum_us) / 1e6);
     buf_addf(&b, "cube_http_request_duration_seconds_count %llu\n",
              (unsigned long long)load(&shm->count));
-    buf_addf(&b, "# HELP cube_worker_restarts_total Workers replaced after dying.\n"
-                 "# TYPE cube_worker_restarts_total counter\ncube_worker_restarts_total %llu\n",
+    buf_addf(&b,
+             "# HELP cube_worker_restarts_total Workers replaced after dying.\n"
+             "# TYPE cube_worker_restarts_total counter\ncube_worker_restarts_total %llu\n",
              (unsigned long long)load(&shm->worker_restarts));
-    buf_addf(&b, "# HELP cube_db_errors_total Failed database calls (not client errors).\n"
-                 "# TYPE cube_db_errors_total counter\ncube_db_errors_total %llu\n",
+    buf_addf(&b,
+             "# HELP cube_db_errors_total Failed database calls (not client errors).\n"
+             "# TYPE cube_db_errors_total counter\ncube_db_errors_total %llu\n",
              (unsigned long long)load(&shm->db_errors));
     if (buf_err(&b))
         return resp_error(cx, ERR_INTERNAL, "metrics too large");

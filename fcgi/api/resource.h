@@ -22,11 +22,11 @@ enum col_type {
     COL_FLOAT, /* double precision */
     COL_TEXT,  /* text / varchar */
     COL_BOOL,
-    COL_TIME,  /* timestamptz, shown as "YYYY-MM-DDTHH:MM:SS" UTC */
-    COL_JSON,  /* jsonb */
-    COL_ENUM,  /* text restricted to .choices */
-    COL_REL,   /* many-to-one: .fk holds the id of a row of .rel_table */
-    COL_M2M,   /* many-to-many through .link_table */
+    COL_TIME, /* timestamptz, shown as "YYYY-MM-DDTHH:MM:SS" UTC */
+    COL_JSON, /* jsonb */
+    COL_ENUM, /* text restricted to .choices */
+    COL_REL,  /* many-to-one: .fk holds the id of a row of .rel_table */
+    COL_M2M,  /* many-to-many through .link_table */
 };
 
 enum col_flag {
@@ -39,8 +39,8 @@ enum col_flag {
     COL_ORDER = 1 << 6,    /* may be ordered by */
     COL_REQUIRED = 1 << 7, /* create fails without it */
     COL_UNIQUE = 1 << 8,
-    COL_SECRET = 1 << 9,   /* write-only: never read back, never logged */
-    COL_HIDDEN = 1 << 10,  /* not exposed at all; only hooks write it */
+    COL_SECRET = 1 << 9,  /* write-only: never read back, never logged */
+    COL_HIDDEN = 1 << 10, /* not exposed at all; only hooks write it */
     COL_NULLABLE = 1 << 11,
     COL_TEXTAREA = 1 << 12, /* long text: ui-type textArea */
 };
@@ -49,7 +49,7 @@ enum col_flag {
 #define COL_RO (COL_LIST | COL_SHOW | COL_SEARCH | COL_ORDER)
 
 struct column {
-    const char *name;  /* API name; also the SQL column unless .fk or .sql says otherwise */
+    const char *name; /* API name; also the SQL column unless .fk or .sql says otherwise */
     enum col_type type;
     unsigned flags;
     const char *label;
@@ -86,17 +86,23 @@ struct resource;
 
 /* A write about to happen: the values the client sent, after validation.  Hooks may add or
  * replace values (by column name; only columns of the table) and a field for the result. */
+enum write_op { WRITE_ADD, WRITE_EDIT, WRITE_DELETE };
+
 struct write {
     const struct resource *res;
     bool is_add;
-    int64_t id;                 /* update: the row */
-    const char **vals;          /* indexed like res->cols; NULL: not given */
-    bool *null;                 /* given as SQL NULL */
-    const char *extra_key;      /* added to the result object (e.g. a token shown once) */
+    enum write_op op;
+    int64_t id;            /* edit, delete: the row; after an add: the new row */
+    void *hook_data;       /* what pre_write wants post_write to know (old values) */
+    const char **vals;     /* indexed like res->cols; NULL: not given */
+    bool *null;            /* given as SQL NULL */
+    const char *extra_key; /* added to the result object (e.g. a token shown once) */
     const char *extra_val;
 };
 
 typedef enum err write_hook_fn(struct ctx *cx, struct write *w);
+/* Runs after the write, in the same transaction; row is the written row as JSON text. */
+typedef enum err post_write_fn(struct ctx *cx, struct write *w, const char *row);
 
 struct action {
     const char *name, *text, *confirmation, *icon;
@@ -127,11 +133,13 @@ struct resource {
     unsigned flags;
     /* Row scopes for non-admins (NULL: every row).  Read: list, show, download, actions. */
     const char *scope, *edit_scope, *delete_scope;
-    const char *add_check;                /* predicate over v (the new row) for non-admins */
-    const char *post_add_sql;             /* extra CTEs run with the insert ("w" = new row) */
-    const char *order_col, *order_dir;    /* default order */
+    const char *add_check;             /* predicate over v (the new row) for non-admins */
+    const char *post_add_sql;          /* extra CTEs run with the insert ("w" = new row) */
+    const char *order_col, *order_dir; /* default order */
     int page_size;
-    write_hook_fn *pre_write;             /* validate/transform (hash a password, ...) */
+    const char *add_check_msg; /* the 403 message when add_check refuses */
+    write_hook_fn *pre_write;  /* validate/transform (hash a password, ...) */
+    post_write_fn *post_write; /* keep other rows consistent (same transaction) */
     const struct action *actions;
     size_t nactions;
     const struct res_route *routes;

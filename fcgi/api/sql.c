@@ -236,7 +236,8 @@ const char *sql_coerce(struct arena *a, const struct column *c, json_object *v, 
         if (jt == json_type_int && (json_object_get_int64(v) == 0 || json_object_get_int64(v) == 1))
             return json_object_get_int64(v) ? "true" : "false";
         if (s) {
-            static const char *const yes[] = {"true", "y", "yes", "1"}, *const no[] = {"false", "n", "no", "0"};
+            static const char *const yes[] = {"true", "y", "yes", "1"}, *const no[] = {"false", "n",
+                                                                                       "no", "0"};
             for (size_t i = 0; i < ARRAY_LEN(yes); i++) {
                 if (!strcasecmp(s, yes[i]))
                     return "true";
@@ -348,9 +349,9 @@ static enum err one_filter(struct arena *a, const struct column *c, const struct
     switch (op->kind) {
     case OPK_LIKE:
         filter_target(w, c);
-        buf_addf(w, " ILIKE $%d",
-                 params_add(p, arena_printf(a, "%s%s%s", op->pre, sql_like_escape(a, val),
-                                            op->post)));
+        buf_addf(
+            w, " ILIKE $%d",
+            params_add(p, arena_printf(a, "%s%s%s", op->pre, sql_like_escape(a, val), op->post)));
         break;
     case OPK_EQ:
         filter_target(w, c);
@@ -369,8 +370,9 @@ static enum err one_filter(struct arena *a, const struct column *c, const struct
         buf_addf(w, " = $%d::bigint", params_add(p, val));
         break;
     case OPK_M2M:
-        buf_addf(w, "EXISTS (SELECT 1 FROM \"%s\" l WHERE l.\"%s\" = t.\"id\" AND l.\"%s\" = "
-                    "$%d::bigint)",
+        buf_addf(w,
+                 "EXISTS (SELECT 1 FROM \"%s\" l WHERE l.\"%s\" = t.\"id\" AND l.\"%s\" = "
+                 "$%d::bigint)",
                  c->link_table, c->link_self, c->link_other, params_add(p, val));
         break;
     case OPK_IN:
@@ -439,9 +441,8 @@ static enum err parse_columns(struct arena *a, const struct resource *res, json_
     for (size_t i = 0; i < json_object_array_length(cols); i++) {
         json_object *n = json_object_array_get_idx(cols, i);
         const char *name = json_object_get_string(n);
-        const struct column *c = json_object_is_type(n, json_type_string)
-                                     ? resource_col(res, name)
-                                     : NULL;
+        const struct column *c =
+            json_object_is_type(n, json_type_string) ? resource_col(res, name) : NULL;
         if (!c || !col_readable(c) || !(c->flags & want)) {
             *msg = arena_printf(a, "columns: unknown column %s", name ? name : "?");
             return ERR_BADREQ;
@@ -481,7 +482,9 @@ enum err sql_parse_query(struct arena *a, const struct resource *res, json_objec
     if ((v = js_get(fd, "filters")) && (e = parse_filters(a, res, v, p, &q->where, msg)))
         return e;
     if ((v = js_get(fd, "str_related")))
-        q->str_related = json_object_get_boolean(v);
+        q->str_related =
+            (json_object_is_type(v, json_type_boolean) || json_object_is_type(v, json_type_int)) &&
+            json_object_get_boolean(v);
     if ((v = js_get(fd, "page"))) {
         if (!json_int(v, &q->page) || q->page < 0 || q->page > 100000000) {
             *msg = "page: expected a non-negative integer";

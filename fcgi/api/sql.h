@@ -27,8 +27,8 @@ int params_add(struct params *p, const char *v);
 struct query {
     const struct column *cols[64]; /* columns to return, in order */
     size_t ncols;
-    struct buf where;      /* " AND (...)" fragments over t */
-    const char *order;     /* "t.\"name\" ASC, t.\"id\" DESC" */
+    struct buf where;  /* " AND (...)" fragments over t */
+    const char *order; /* "t.\"name\" ASC, t.\"id\" DESC" */
     int64_t page, page_size;
     bool str_related;
 };
@@ -36,8 +36,8 @@ struct query {
 /* Parses form_data (may be NULL) for res.  mode_show: columns default to show columns.
  * On a client error, fills msg (arena) and returns ERR_BADREQ. */
 enum err sql_parse_query(struct arena *a, const struct resource *res, json_object *form_data,
-                         bool mode_show, struct params *p, struct query *q, const char **msg)
-    WARN_UNUSED;
+                         bool mode_show, struct params *p, struct query *q,
+                         const char **msg) WARN_UNUSED;
 
 /* Appends the expression reading column c of row alias t as JSON-ready SQL. */
 void sql_col_expr(struct buf *b, const struct column *c, bool str_related);
@@ -52,8 +52,6 @@ const char *sql_cast(const struct column *c);
 char *sql_like_escape(struct arena *a, const char *s);
 /* Builds a PostgreSQL array literal {"a","b"} from string elements. */
 char *sql_array_literal(struct arena *a, const char *const *elems, size_t n);
-
-
 
 /* The filter operators column c offers, in advertising order: names[i] / labels[i]. */
 size_t sql_col_ops(const struct column *c, const char **names, const char **labels, size_t max);

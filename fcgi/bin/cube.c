@@ -125,8 +125,9 @@ static int db_upgrade(void)
     size_t n = load_migrations(&m), done = 0;
     char err[2048];
 
-    exec_or_die(db, "CREATE TABLE IF NOT EXISTS \"schema_migrations\" (\"name\" text PRIMARY KEY, "
-                    "\"checksum\" text NOT NULL, \"applied_on\" timestamptz NOT NULL DEFAULT now())");
+    exec_or_die(db,
+                "CREATE TABLE IF NOT EXISTS \"schema_migrations\" (\"name\" text PRIMARY KEY, "
+                "\"checksum\" text NOT NULL, \"applied_on\" timestamptz NOT NULL DEFAULT now())");
     exec_or_die(db, "SELECT pg_advisory_lock(" MIGRATION_LOCK ")");
     for (size_t i = 0; i < n; i++) {
         const char *sum = applied_checksum(db, &a, m[i].name);
@@ -145,8 +146,8 @@ static int db_upgrade(void)
             die("migration %s failed, nothing of it was applied:\n%s", m[i].name, err);
         }
         if (db_query(db, &a,
-                     "INSERT INTO \"schema_migrations\" (\"name\", \"checksum\") VALUES ($1, $2)", 2,
-                     p, &r, NULL)) {
+                     "INSERT INTO \"schema_migrations\" (\"name\", \"checksum\") VALUES ($1, $2)",
+                     2, p, &r, NULL)) {
             exec_or_die(db, "ROLLBACK");
             die("cannot record migration %s", m[i].name);
         }
@@ -171,8 +172,9 @@ static int db_status(void)
     size_t n = load_migrations(&m);
     int pending = 0;
 
-    exec_or_die(db, "CREATE TABLE IF NOT EXISTS \"schema_migrations\" (\"name\" text PRIMARY KEY, "
-                    "\"checksum\" text NOT NULL, \"applied_on\" timestamptz NOT NULL DEFAULT now())");
+    exec_or_die(db,
+                "CREATE TABLE IF NOT EXISTS \"schema_migrations\" (\"name\" text PRIMARY KEY, "
+                "\"checksum\" text NOT NULL, \"applied_on\" timestamptz NOT NULL DEFAULT now())");
     for (size_t i = 0; i < n; i++) {
         const char *sum = applied_checksum(db, &a, m[i].name);
         const char *state = !sum ? "pending" : strcmp(sum, m[i].checksum) ? "EDITED" : "applied";
@@ -196,12 +198,13 @@ static bool create_user(struct db *db, struct arena *a, const char *name, const 
 
     if (auth_hash_password(password, hash, sizeof(hash)))
         die("password hashing failed");
-    if (db_query(db, a,
-                 "WITH u AS (INSERT INTO \"users\" (\"username\", \"password\", \"nickname\") VALUES "
-                 "($1, $2, $1) ON CONFLICT (\"username\") DO NOTHING RETURNING \"id\"), "
-                 "r AS (INSERT INTO \"user_role\" (\"user_id\", \"role_id\") SELECT u.\"id\", ro.\"id\" "
-                 "FROM u, \"roles\" ro WHERE ro.\"name\" = $3) SELECT \"id\" FROM u",
-                 3, p, &r, &e))
+    if (db_query(
+            db, a,
+            "WITH u AS (INSERT INTO \"users\" (\"username\", \"password\", \"nickname\") VALUES "
+            "($1, $2, $1) ON CONFLICT (\"username\") DO NOTHING RETURNING \"id\"), "
+            "r AS (INSERT INTO \"user_role\" (\"user_id\", \"role_id\") SELECT u.\"id\", ro.\"id\" "
+            "FROM u, \"roles\" ro WHERE ro.\"name\" = $3) SELECT \"id\" FROM u",
+            3, p, &r, &e))
         die("cannot create user %s: %s", name, e.message ? e.message : "database error");
     return db_rows(r) > 0;
 }
@@ -265,8 +268,9 @@ static int user_add(int argc, char **argv)
 
 static int usage(void)
 {
-    fputs("usage: cube db upgrade | db status | seed | user add NAME [--admin] | config | version\n",
-          stderr);
+    fputs(
+        "usage: cube db upgrade | db status | seed | user add NAME [--admin] | config | version\n",
+        stderr);
     return 2;
 }
 

@@ -123,7 +123,8 @@ static void log_request(struct ctx *cx, int64_t micros)
     strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
     o = json_object_new_object();
     json_object_object_add(o, "ts", json_object_new_string(ts));
-    json_object_object_add(o, "level", json_object_new_string(cx->resp.status >= 500 ? "error" : "info"));
+    json_object_object_add(o, "level",
+                           json_object_new_string(cx->resp.status >= 500 ? "error" : "info"));
     json_object_object_add(o, "component", json_object_new_string("api"));
     json_object_object_add(o, "request_id", js_new_str(cx->req.request_id));
     json_object_object_add(o, "method", js_new_str(cx->req.method));
@@ -155,9 +156,12 @@ static NORETURN void worker_main(void)
     if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
         die("pipe: %s", strerror(errno));
     memset(&sa, 0, sizeof(sa));
+    /* SA_RESTART: a body still arriving keeps being read; poll() wakes through the pipe. */
+    sa.sa_flags = SA_RESTART;
     sa.sa_handler = worker_on_term;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sa.sa_flags = 0;
     sa.sa_handler = SIG_IGN;
     sigaction(SIGHUP, &sa, NULL);
     sa.sa_handler = SIG_DFL;
@@ -288,8 +292,8 @@ static void reap(bool replace)
                 break;
             /* A worker of the live generation left: crash or not, keep the pool full. */
             log_warn("worker %d %s (status %d); starting a new one", (int)pid,
-                     crashed ? "died" : "exited", WIFSIGNALED(status) ? WTERMSIG(status)
-                                                                       : WEXITSTATUS(status));
+                     crashed ? "died" : "exited",
+                     WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
             metrics_worker_restart();
             if (clock_mono_us() - window_start > 1000000) {
                 window_start = clock_mono_us();
@@ -316,9 +320,8 @@ static void check_schema(void)
 
     if (!db)
         die("%s", err);
-    e = db_query(db, &a,
-                 "SELECT EXISTS (SELECT 1 FROM \"schema_migrations\" WHERE \"name\" = $1)", 1, p,
-                 &r, NULL);
+    e = db_query(db, &a, "SELECT EXISTS (SELECT 1 FROM \"schema_migrations\" WHERE \"name\" = $1)",
+                 1, p, &r, NULL);
     if (e || strcmp(db_val(r, 0, 0), "t")) {
         arena_free(&a);
         db_close(db);

@@ -114,16 +114,21 @@ void arena_reset(struct arena *a)
         a->defers = d->next;
         d->fn(d->p);
     }
+    /* Keep the oldest standard-size chunk (the list is newest first), free the rest. */
     c = a->chunks;
     while (c) {
         struct arena_chunk *next = c->next;
-        if (!next && c->size == CHUNK_SIZE) {
+        if (c->size == CHUNK_SIZE) {
+            free(keep);
             keep = c;
-            keep->used = 0;
         } else {
             free(c);
         }
         c = next;
+    }
+    if (keep) {
+        keep->next = NULL;
+        keep->used = 0;
     }
     a->chunks = keep;
     a->allocated = 0;

@@ -24,9 +24,12 @@ struct arena {
     size_t allocated;           /* bytes handed out since the last reset */
 };
 
-#define ARENA_INIT {0}
+#define ARENA_INIT \
+    {              \
+        0          \
+    }
 
-void *arena_alloc(struct arena *a, size_t n);     /* 16-byte aligned, never NULL */
+void *arena_alloc(struct arena *a, size_t n); /* 16-byte aligned, never NULL */
 void *arena_zalloc(struct arena *a, size_t n);
 char *arena_strdup(struct arena *a, const char *s);
 char *arena_strndup(struct arena *a, const char *s, size_t n);

@@ -18,7 +18,7 @@
 
 struct buf {
     struct arena *arena;
-    char *p;      /* always NUL-terminated once anything was added */
+    char *p; /* always NUL-terminated once anything was added */
     size_t len, cap, max;
     bool toobig;
 };

@@ -69,7 +69,8 @@ bool parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
     char *end = NULL;
     long long v;
 
-    if (!s || !*s)
+    /* strtoll skips spaces and takes '+': neither belongs in a whole-string number. */
+    if (!s || !(*s == '-' || (*s >= '0' && *s <= '9')))
         return false;
     errno = 0;
     v = strtoll(s, &end, 10);

@@ -28,6 +28,7 @@ struct db {
     int64_t timeout_ms;
     struct stmt cache[CACHE_SLOTS];
     int ncached, next_id;
+    bool in_tx;
 };
 
 uint64_t db_error_count;
@@ -69,6 +70,13 @@ static bool session_setup(struct db *db, char *err, size_t errlen)
     return ok;
 }
 
+/* Server NOTICEs ("relation already exists, skipping") are not errors: debug log only. */
+static void on_notice(void *arg, const char *msg)
+{
+    (void)arg;
+    log_debug("postgres: %.*s", (int)strcspn(msg, "\n"), msg);
+}
+
 static bool connect_now(struct db *db, char *err, size_t errlen)
 {
     const char *keys[] = {"dbname", "application_name", NULL};
@@ -83,6 +91,7 @@ static bool connect_now(struct db *db, char *err, size_t errlen)
         snprintf(err, errlen, "cannot connect to PostgreSQL: %s", PQerrorMessage(db->conn));
         return false;
     }
+    PQsetNoticeProcessor(db->conn, on_notice, NULL);
     return session_setup(db, err, errlen);
 }
 
@@ -183,8 +192,8 @@ static PGresult *run(struct db *db, const char *sql, int n, const char *const *p
     return PQexecParams(db->conn, sql, n, NULL, params, NULL, NULL, 0);
 }
 
-enum err db_query(struct db *db, struct arena *a, const char *sql, int n,
-                  const char *const *params, struct pg_result **out, struct db_error *e)
+enum err db_query(struct db *db, struct arena *a, const char *sql, int n, const char *const *params,
+                  struct pg_result **out, struct db_error *e)
 {
     PGresult *r;
     ExecStatusType st;
@@ -193,7 +202,7 @@ enum err db_query(struct db *db, struct arena *a, const char *sql, int n,
     if (out)
         *out = NULL;
     if (!db->conn || PQstatus(db->conn) != CONNECTION_OK) {
-        if (!connect_now(db, err, sizeof(err))) {
+        if (db->in_tx || !connect_now(db, err, sizeof(err))) {
             log_error("%s", err);
             db_error_count++;
             if (e) {
@@ -205,8 +214,9 @@ enum err db_query(struct db *db, struct arena *a, const char *sql, int n,
         }
     }
     r = run(db, sql, n, params);
-    /* The server went away between two requests: reconnect once and retry (no transaction is open). */
-    if (PQstatus(db->conn) == CONNECTION_BAD) {
+    /* The server went away between two requests: reconnect once and retry (no transaction is open).
+     */
+    if (PQstatus(db->conn) == CONNECTION_BAD && !db->in_tx) {
         PQclear(r);
         log_warn("database connection lost; reconnecting");
         if (!connect_now(db, err, sizeof(err))) {
@@ -263,6 +273,46 @@ enum err db_script(struct db *db, const char *sql, char *err, size_t errlen)
     PQclear(r);
     /* Anything the script created as a prepared statement is not ours to cache. */
     return ret;
+}
+
+static enum err simple(struct db *db, const char *sql)
+{
+    char err[512];
+    if (!db->conn || PQstatus(db->conn) != CONNECTION_OK) {
+        if (db->in_tx || !connect_now(db, err, sizeof(err)))
+            return ERR_UNAVAILABLE;
+    }
+    if (db_script(db, sql, err, sizeof(err))) {
+        log_error("%s failed: %s", sql, err);
+        return PQstatus(db->conn) == CONNECTION_OK ? ERR_DB : ERR_UNAVAILABLE;
+    }
+    return ERR_OK;
+}
+
+enum err db_begin(struct db *db)
+{
+    enum err e = simple(db, "BEGIN");
+    db->in_tx = !e;
+    return e;
+}
+
+enum err db_commit(struct db *db)
+{
+    enum err e = simple(db, "COMMIT");
+    db->in_tx = false;
+    return e;
+}
+
+void db_rollback(struct db *db)
+{
+    if (db->in_tx && db->conn && PQstatus(db->conn) == CONNECTION_OK && simple(db, "ROLLBACK"))
+        log_warn("rollback failed");
+    db->in_tx = false;
+}
+
+bool db_in_tx(const struct db *db)
+{
+    return db->in_tx;
 }
 
 int db_rows(const struct pg_result *r)

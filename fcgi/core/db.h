@@ -37,17 +37,22 @@ void db_close(struct db *db);
 bool db_ok(struct db *db);
 
 /* Runs sql with n text parameters (NULL entries are SQL NULL). On failure fills *e (if given). */
-enum err db_query(struct db *db, struct arena *a, const char *sql, int n,
-                  const char *const *params, struct pg_result **out, struct db_error *e)
-    WARN_UNUSED;
+enum err db_query(struct db *db, struct arena *a, const char *sql, int n, const char *const *params,
+                  struct pg_result **out, struct db_error *e) WARN_UNUSED;
 /* A script of several statements (migrations); no parameters, no caching. */
 enum err db_script(struct db *db, const char *sql, char *err, size_t errlen) WARN_UNUSED;
+
+/* Transactions: inside one, a lost connection is an error, never a silent reconnect. */
+enum err db_begin(struct db *db) WARN_UNUSED;
+enum err db_commit(struct db *db) WARN_UNUSED;
+void db_rollback(struct db *db);
+bool db_in_tx(const struct db *db);
 
 int db_rows(const struct pg_result *r);
 int db_cols(const struct pg_result *r);
 const char *db_val(const struct pg_result *r, int row, int col); /* NULL for SQL NULL */
 size_t db_len(const struct pg_result *r, int row, int col);
-int64_t db_i64(const struct pg_result *r, int row, int col);     /* 0 for NULL */
+int64_t db_i64(const struct pg_result *r, int row, int col); /* 0 for NULL */
 const char *db_colname(const struct pg_result *r, int col);
 
 /* Counters for /api/metrics. */

@@ -44,7 +44,7 @@ json_object *js_parse(struct arena *a, const char *s, size_t len, const char **e
     if (jerr != json_tokener_success) {
         json_object_put(o);
         *errmsg = jerr == json_tokener_continue ? "unexpected end of JSON"
-                                                 : json_tokener_error_desc(jerr);
+                                                : json_tokener_error_desc(jerr);
         json_tokener_free(tok);
         return NULL;
     }
@@ -54,8 +54,8 @@ json_object *js_parse(struct arena *a, const char *s, size_t len, const char **e
 
 const char *js_str(json_object *o)
 {
-    return json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-                                                 JSON_C_TO_STRING_NOSLASHESCAPE);
+    return json_object_to_json_string_ext(o,
+                                          JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
 json_object *js_get(json_object *o, const char *key)

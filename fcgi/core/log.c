@@ -62,6 +62,7 @@ void log_write(enum log_level lv, const char *fmt, ...)
     json_object_object_add(o, "component", json_object_new_string(log_component));
     json_object_object_add(o, "pid", json_object_new_int((int)getpid()));
     json_object_object_add(o, "msg", json_object_new_string(msg));
-    log_line(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    log_line(
+        json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(o);
 }

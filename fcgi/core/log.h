@@ -19,24 +19,24 @@ void log_write(enum log_level lv, const char *fmt, ...) PRINTF_LIKE(2, 3);
 /* Writes one finished JSON line (already serialised) with a newline. */
 void log_line(const char *json);
 
-#define log_error(...) \
-    do { \
-        if (log_level >= LOGL_ERROR) \
+#define log_error(...)                          \
+    do {                                        \
+        if (log_level >= LOGL_ERROR)            \
             log_write(LOGL_ERROR, __VA_ARGS__); \
     } while (0)
-#define log_warn(...) \
-    do { \
-        if (log_level >= LOGL_WARN) \
+#define log_warn(...)                          \
+    do {                                       \
+        if (log_level >= LOGL_WARN)            \
             log_write(LOGL_WARN, __VA_ARGS__); \
     } while (0)
-#define log_info(...) \
-    do { \
-        if (log_level >= LOGL_INFO) \
+#define log_info(...)                          \
+    do {                                       \
+        if (log_level >= LOGL_INFO)            \
             log_write(LOGL_INFO, __VA_ARGS__); \
     } while (0)
-#define log_debug(...) \
-    do { \
-        if (log_level >= LOGL_DEBUG) \
+#define log_debug(...)                          \
+    do {                                        \
+        if (log_level >= LOGL_DEBUG)            \
             log_write(LOGL_DEBUG, __VA_ARGS__); \
     } while (0)
 

@@ -21,7 +21,6 @@ void sha256_update(struct sha256 *s, const void *data, size_t n);
 void sha256_final(struct sha256 *s, unsigned char out[32]);
 /* Digest of data as 64 lowercase hex digits plus NUL. */
 void sha256_hex(const void *data, size_t n, char out[65]);
-void hmac_sha256(const void *key, size_t keylen, const void *data, size_t n,
-                 unsigned char out[32]);
+void hmac_sha256(const void *key, size_t keylen, const void *data, size_t n, unsigned char out[32]);
 
 #endif

@@ -8,15 +8,30 @@ extern const struct resource res_project, res_project_user, res_users, res_roles
     res_token, res_log;
 
 /* The audit columns every RES_AUDIT table carries, as read-only columns. */
-#define RES_AUDIT_COLS                                                                         \
-    {.name = "created_by", .type = COL_REL, .flags = COL_LIST | COL_SHOW | COL_SEARCH,          \
-     .label = "Creator", .fk = "created_by_fk", .rel_table = "users", .rel_display = "username"}, \
-    {.name = "changed_by", .type = COL_REL, .flags = COL_SHOW, .label = "Changed by",           \
-     .fk = "changed_by_fk", .rel_table = "users", .rel_display = "username"},                   \
-    {.name = "created_on", .type = COL_TIME, .flags = COL_RO, .label = "Created"},              \
-    {.name = "changed_on", .type = COL_TIME, .flags = COL_RO, .label = "Changed"}
+#define RES_AUDIT_COLS                                                                 \
+    {.name = "created_by",                                                             \
+     .type = COL_REL,                                                                  \
+     .flags = COL_LIST | COL_SHOW | COL_SEARCH,                                        \
+     .label = "Creator",                                                               \
+     .fk = "created_by_fk",                                                            \
+     .rel_table = "users",                                                             \
+     .rel_display = "username"},                                                       \
+        {.name = "changed_by",                                                         \
+         .type = COL_REL,                                                              \
+         .flags = COL_SHOW,                                                            \
+         .label = "Changed by",                                                        \
+         .fk = "changed_by_fk",                                                        \
+         .rel_table = "users",                                                         \
+         .rel_display = "username"},                                                   \
+        {.name = "created_on", .type = COL_TIME, .flags = COL_RO, .label = "Created"}, \
+    {                                                                                  \
+        .name = "changed_on", .type = COL_TIME, .flags = COL_RO, .label = "Changed"    \
+    }
 
-#define RES_ID_COL {.name = "id", .type = COL_INT, .flags = COL_PK | COL_RO, .label = "ID"}
+#define RES_ID_COL                                                             \
+    {                                                                          \
+        .name = "id", .type = COL_INT, .flags = COL_PK | COL_RO, .label = "ID" \
+    }
 
 /* Lowercase names with inner dashes: cube-studio's rule for users, projects and pipelines. */
 #define NAME_REGEX "^[a-z][a-z0-9-]*[a-z0-9]$"

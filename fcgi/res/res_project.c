@@ -9,8 +9,9 @@
 #include "res/res.h"
 #include "core/common.h"
 
-#define MEMBER_OF(col) col " IN (SELECT m.\"project_id\" FROM \"project_user\" m WHERE m.\"user_id\" = {uid})"
-#define CREATOR_OF(col)                                                                        \
+#define MEMBER_OF(col) \
+    col " IN (SELECT m.\"project_id\" FROM \"project_user\" m WHERE m.\"user_id\" = {uid})"
+#define CREATOR_OF(col)                                                                         \
     col " IN (SELECT m.\"project_id\" FROM \"project_user\" m WHERE m.\"user_id\" = {uid} AND " \
         "m.\"role\" = 'creator')"
 
@@ -19,21 +20,37 @@ static const char *const member_roles[] = {"dev", "ops", "creator", NULL};
 
 static const struct column project_cols[] = {
     RES_ID_COL,
-    {.name = "name", .type = COL_TEXT, .flags = COL_RW | COL_REQUIRED | COL_UNIQUE,
-     .label = "Name", .description = "unique project name", .max_len = 50, .min_len = 1},
-    {.name = "describe", .type = COL_TEXT, .flags = COL_RW | COL_TEXTAREA, .label = "Description",
+    {.name = "name",
+     .type = COL_TEXT,
+     .flags = COL_RW | COL_REQUIRED | COL_UNIQUE,
+     .label = "Name",
+     .description = "unique project name",
+     .max_len = 50,
+     .min_len = 1},
+    {.name = "describe",
+     .type = COL_TEXT,
+     .flags = COL_RW | COL_TEXTAREA,
+     .label = "Description",
      .max_len = 500},
-    {.name = "type", .type = COL_ENUM, .flags = COL_RW, .label = "Type",
+    {.name = "type",
+     .type = COL_ENUM,
+     .flags = COL_RW,
+     .label = "Type",
      .description = "org: a team project; job-template: a template category",
-     .choices = project_types, .def = "org"},
-    {.name = "expand", .type = COL_JSON, .flags = COL_LIST | COL_SHOW | COL_ADD | COL_EDIT |
-                                                  COL_SEARCH,
+     .choices = project_types,
+     .def = "org"},
+    {.name = "expand",
+     .type = COL_JSON,
+     .flags = COL_LIST | COL_SHOW | COL_ADD | COL_EDIT | COL_SEARCH,
      .label = "Settings",
      .description = "JSON object: engine, cluster, org (resource group), volume_mount, "
                     "node_selector",
      .def = "{}"},
     /* Shown on one project, not per list row: it costs a join for every row of a page. */
-    {.name = "members", .type = COL_TEXT, .flags = COL_SHOW, .label = "Members",
+    {.name = "members",
+     .type = COL_TEXT,
+     .flags = COL_SHOW,
+     .label = "Members",
      .sql = "SELECT coalesce(string_agg(u.\"username\" || '(' || m.\"role\" || ')', ',' ORDER BY "
             "m.\"id\"), '') FROM \"project_user\" m JOIN \"users\" u ON u.\"id\" = m.\"user_id\" "
             "WHERE m.\"project_id\" = t.\"id\""},
@@ -64,15 +81,27 @@ const struct resource res_project = {
 
 static const struct column member_cols[] = {
     RES_ID_COL,
-    {.name = "project", .type = COL_REL,
+    {.name = "project",
+     .type = COL_REL,
      .flags = COL_LIST | COL_SHOW | COL_ADD | COL_SEARCH | COL_ORDER | COL_REQUIRED,
-     .label = "Project", .fk = "project_id", .rel_table = "project", .rel_display = "name"},
-    {.name = "user", .type = COL_REL,
+     .label = "Project",
+     .fk = "project_id",
+     .rel_table = "project",
+     .rel_display = "name"},
+    {.name = "user",
+     .type = COL_REL,
      .flags = COL_LIST | COL_SHOW | COL_ADD | COL_SEARCH | COL_ORDER | COL_REQUIRED,
-     .label = "User", .fk = "user_id", .rel_table = "users", .rel_display = "username"},
-    {.name = "role", .type = COL_ENUM, .flags = COL_RW, .label = "Role",
+     .label = "User",
+     .fk = "user_id",
+     .rel_table = "users",
+     .rel_display = "username"},
+    {.name = "role",
+     .type = COL_ENUM,
+     .flags = COL_RW,
+     .label = "Role",
      .description = "creator: manages the project and its members; dev, ops: members",
-     .choices = member_roles, .def = "dev"},
+     .choices = member_roles,
+     .def = "dev"},
     RES_AUDIT_COLS,
 };
 

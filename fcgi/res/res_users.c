@@ -24,26 +24,36 @@ enum err res_hash_password_hook(struct ctx *cx, struct write *w)
     return ERR_OK;
 }
 
-#define USERNAME_COL(fl)                                                                       \
-    {.name = "username", .type = COL_TEXT, .flags = (fl), .label = "Username",                  \
-     .description = "lowercase letters, digits and inner dashes", .max_len = 64, .min_len = 2,  \
-     .regex = NAME_REGEX}
+#define USERNAME_COL(fl)                                                                          \
+    {                                                                                             \
+        .name = "username", .type = COL_TEXT, .flags = (fl), .label = "Username",                 \
+        .description = "lowercase letters, digits and inner dashes", .max_len = 64, .min_len = 2, \
+        .regex = NAME_REGEX                                                                       \
+    }
 #define PASSWORD_COL(fl)                                                                       \
-    {.name = "password", .type = COL_TEXT, .flags = (fl) | COL_SECRET, .label = "Password",     \
-     .description = "at least 8 characters; stored as a yescrypt hash", .min_len = 8,           \
-     .max_len = 1024}
-#define ROLES_COL(fl)                                                                          \
-    {.name = "roles", .type = COL_M2M, .flags = (fl), .label = "Roles",                         \
-     .description = "role ids; the admin role grants everything", .rel_table = "roles",         \
-     .rel_display = "name", .link_table = "user_role", .link_self = "user_id",                 \
-     .link_other = "role_id"}
+    {                                                                                          \
+        .name = "password", .type = COL_TEXT, .flags = (fl) | COL_SECRET, .label = "Password", \
+        .description = "at least 8 characters; stored as a yescrypt hash", .min_len = 8,       \
+        .max_len = 1024                                                                        \
+    }
+#define ROLES_COL(fl)                                                                      \
+    {                                                                                      \
+        .name = "roles", .type = COL_M2M, .flags = (fl), .label = "Roles",                 \
+        .description = "role ids; the admin role grants everything", .rel_table = "roles", \
+        .rel_display = "name", .link_table = "user_role", .link_self = "user_id",          \
+        .link_other = "role_id"                                                            \
+    }
 
 static const struct column user_cols[] = {
     RES_ID_COL,
     USERNAME_COL(COL_LIST | COL_SHOW | COL_ADD | COL_SEARCH | COL_ORDER | COL_REQUIRED |
                  COL_UNIQUE),
     {.name = "nickname", .type = COL_TEXT, .flags = COL_RW, .label = "Nickname", .max_len = 100},
-    {.name = "email", .type = COL_TEXT, .flags = COL_RW, .label = "Email", .max_len = 200,
+    {.name = "email",
+     .type = COL_TEXT,
+     .flags = COL_RW,
+     .label = "Email",
+     .max_len = 200,
      .regex = "^([^@ ]+@[^@ ]+)?$"},
     PASSWORD_COL(COL_ADD | COL_EDIT | COL_REQUIRED),
     {.name = "active", .type = COL_BOOL, .flags = COL_RW, .label = "Active", .def = "true"},
@@ -72,8 +82,12 @@ const struct resource res_users = {
 
 static const struct column role_cols[] = {
     RES_ID_COL,
-    {.name = "name", .type = COL_TEXT, .flags = COL_RW | COL_REQUIRED | COL_UNIQUE,
-     .label = "Name", .max_len = 64, .min_len = 1},
+    {.name = "name",
+     .type = COL_TEXT,
+     .flags = COL_RW | COL_REQUIRED | COL_UNIQUE,
+     .label = "Name",
+     .max_len = 64,
+     .min_len = 1},
 };
 
 const struct resource res_roles = {
@@ -105,13 +119,22 @@ static const struct res_route userinfo_routes[] = {
 static const struct column userinfo_cols[] = {
     RES_ID_COL,
     USERNAME_COL(COL_LIST | COL_SHOW),
-    {.name = "nickname", .type = COL_TEXT, .flags = COL_LIST | COL_SHOW | COL_EDIT,
-     .label = "Nickname", .max_len = 100},
-    {.name = "email", .type = COL_TEXT, .flags = COL_LIST | COL_SHOW | COL_EDIT, .label = "Email",
-     .max_len = 200, .regex = "^([^@ ]+@[^@ ]+)?$"},
+    {.name = "nickname",
+     .type = COL_TEXT,
+     .flags = COL_LIST | COL_SHOW | COL_EDIT,
+     .label = "Nickname",
+     .max_len = 100},
+    {.name = "email",
+     .type = COL_TEXT,
+     .flags = COL_LIST | COL_SHOW | COL_EDIT,
+     .label = "Email",
+     .max_len = 200,
+     .regex = "^([^@ ]+@[^@ ]+)?$"},
     PASSWORD_COL(COL_EDIT),
     ROLES_COL(COL_LIST | COL_SHOW),
-    {.name = "last_login", .type = COL_TIME, .flags = COL_LIST | COL_SHOW | COL_NULLABLE,
+    {.name = "last_login",
+     .type = COL_TIME,
+     .flags = COL_LIST | COL_SHOW | COL_NULLABLE,
      .label = "Last login"},
     {.name = "created_on", .type = COL_TIME, .flags = COL_LIST | COL_SHOW, .label = "Created"},
 };
