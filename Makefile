@@ -45,9 +45,9 @@ CFLAGS    := $(CSTD) $(WARN) $(OPT) -Ifcgi -MMD -MP \
              -DCUBE_SCHEMA_LATEST='"$(SCHEMA_LATEST)"' -DCUBE_VERSION='"$(VERSION)"'
 LDFLAGS   := $(LDOPT)
 
-LIB_SRC   := $(wildcard fcgi/core/*.c fcgi/api/*.c fcgi/res/*.c)
+LIB_SRC   := $(wildcard fcgi/core/*.c fcgi/api/*.c fcgi/res/*.c fcgi/sched/*.c)
 LIB_OBJ   := $(LIB_SRC:%.c=$(B)/obj/%.o)
-BINS      := $(B)/bin/cube-api $(B)/bin/cube
+BINS      := $(B)/bin/cube-api $(B)/bin/cube $(patsubst fcgi/bin/%.c,$(B)/bin/%,$(wildcard fcgi/bin/cube-*.c))
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 TOOL_BINS := $(B)/tests/api_runner $(B)/tests/fcgi_trivial

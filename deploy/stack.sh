@@ -299,8 +299,10 @@ pg_running() { [[ -e $PGDATA/PG_VERSION ]] && as_user "$PGBIN/pg_ctl" -D "$PGDAT
 start_pg() {
     find_pg_bin
     if [[ ! -e $PGDATA/PG_VERSION ]]; then
+        # Locale C (encoding UTF-8): byte-order sorting and ASCII case folding.  ILIKE, which
+        # every ct/sw/ew filter uses, is then about 4x cheaper than under C.UTF-8, where each
+        # row goes through wide-character conversions.  Non-ASCII letters compare exactly.
         local locale=C
-        locale -a 2>/dev/null | grep -qiE '^c\.utf-?8$' && locale=C.UTF-8
         say "postgres: initdb $(show "$PGDATA") (locale $locale)"
         as_user "$PGBIN/initdb" -D "$PGDATA" -U cube --auth-local=trust \
             --auth-host=scram-sha-256 -E UTF8 --locale="$locale" >"$LOG/initdb.log" 2>&1 ||

@@ -45,23 +45,32 @@ static const char *uid_text(struct ctx *cx)
     return arena_printf(cx->arena, "%" PRId64, cx->user.id);
 }
 
-/* " AND (<scope>)" when the caller is scoped and the resource has a scope. */
+/* " AND (<base filter>)" always, then " AND (<scope>)" when the caller is scoped. */
 static void add_scope(struct ctx *cx, const struct resource *res, const char *scope,
                       struct params *p, struct buf *b)
 {
+    int uid = 0;
+    if (res->base_filter) {
+        /* An unused $n would leave its type undetermined: bind the caller only if named. */
+        if (strstr(res->base_filter, "{uid}"))
+            uid = params_add(p, uid_text(cx));
+        buf_adds(b, " AND (");
+        sql_scope(b, res->base_filter, uid);
+        buf_addc(b, ')');
+    }
     if (!scope || !crud_scoped(cx, res))
         return;
     buf_adds(b, " AND (");
-    sql_scope(b, scope, params_add(p, uid_text(cx)));
+    sql_scope(b, scope, uid ? uid : params_add(p, uid_text(cx)));
     buf_addc(b, ')');
 }
 
-static void bump_generation(struct ctx *cx, const struct resource *res)
+void crud_changed(struct ctx *cx, const struct resource *res)
 {
     int64_t n;
-    if (kv_incr_expire(cx->kv, GEN_KEY, 86400 * 365, &n))
+    if (kv_incr(cx->kv, GEN_KEY, &n))
         log_warn("count cache generation not bumped (redis unavailable)");
-    if ((res->flags & RES_AUTH_DATA) && kv_incr_expire(cx->kv, AUTH_GEN_KEY, 86400 * 365, &n))
+    if ((res->flags & RES_AUTH_DATA) && kv_incr(cx->kv, AUTH_GEN_KEY, &n))
         log_warn("auth cache generation not bumped (redis unavailable)");
 }
 
@@ -167,8 +176,7 @@ static enum err read_form_data(struct ctx *cx, json_object **out)
     return ERR_OK;
 }
 
-static const char *count_key(struct ctx *cx, const char *gen, const char *sql,
-                             const struct params *p)
+static const char *count_key(struct ctx *cx, const char *sql, const struct params *p)
 {
     struct sha256 s;
     unsigned char d[32];
@@ -186,7 +194,7 @@ static const char *count_key(struct ctx *cx, const char *gen, const char *sql,
     sha256_final(&s, d);
     for (int i = 0; i < 8; i++)
         snprintf(hex + 2 * i, 3, "%02x", d[i]);
-    return arena_printf(cx->arena, "cube:count:%s:%s", gen ? gen : "0", hex);
+    return arena_printf(cx->arena, "cube:count:%s", hex);
 }
 
 /* The FROM/WHERE of a list or download, shared by its count and its page. */
@@ -205,8 +213,7 @@ static enum err run_page(struct ctx *cx, const struct resource *res, struct quer
     struct buf from, sql;
     struct pg_result *r;
     struct db_error de;
-    const char *msg = NULL, *ckey = NULL;
-    char *gen = NULL;
+    const char *msg = NULL, *ckey = NULL, *gen = NULL;
     json_object *fd;
     enum err e;
 
@@ -219,11 +226,16 @@ static enum err run_page(struct ctx *cx, const struct resource *res, struct quer
 
     *count = NULL;
     if (with_count && cfg.count_cache_ttl > 0) {
-        char *cached = NULL;
-        if (!kv_get(cx->kv, cx->arena, GEN_KEY, &gen)) {
-            ckey = count_key(cx, gen, buf_str(&from), &p);
-            if (!kv_get(cx->kv, cx->arena, ckey, &cached) && cached)
-                *count = cached;
+        /* One round trip: the current generation and "<generation> <count>" if cached. */
+        char *got[2];
+        const char *keys[2] = {GEN_KEY, NULL};
+        keys[1] = ckey = count_key(cx, buf_str(&from), &p);
+        if (!kv_mget(cx->kv, cx->arena, keys, 2, got)) {
+            gen = got[0] ? got[0] : "0";
+            if (got[1] && !strncmp(got[1], gen, strlen(gen)) && got[1][strlen(gen)] == ' ')
+                *count = got[1] + strlen(gen) + 1;
+        } else {
+            ckey = NULL;
         }
     }
     buf_init(&sql, cx->arena, SQL_MAX_LEN);
@@ -244,7 +256,9 @@ static enum err run_page(struct ctx *cx, const struct resource *res, struct quer
         *page = "[]"; /* coalesce() makes this unreachable; the analyzer cannot know */
     if (with_count && !*count) {
         *count = db_val(r, 0, 1);
-        if (ckey && kv_setex(cx->kv, ckey, cfg.count_cache_ttl, *count))
+        if (ckey && gen &&
+            kv_setex(cx->kv, ckey, cfg.count_cache_ttl,
+                     arena_printf(cx->arena, "%s %s", gen, *count)))
             log_debug("count not cached");
     }
     return ERR_OK;
@@ -569,24 +583,33 @@ static void m2m_ctes(const struct resource *res, const struct write *w, bool rep
     }
 }
 
-static bool has_m2m_write(const struct resource *res, const struct write *w)
+/* Runs a write statement ending in "SELECT <row json> FROM w t"; *row NULL when no row. */
+/* Whether a column reads rows this statement's other CTEs wrote, which its own snapshot cannot
+ * see: many-to-many links, and computed columns when the resource has post_add_sql. */
+static bool reads_side_effects(const struct resource *res, const struct write *w,
+                               const struct column *c)
 {
-    for (size_t i = 0; w->vals && i < res->ncols; i++)
-        if (res->cols[i].type == COL_M2M && w->vals[i])
-            return true;
-    return false;
+    if (c->type == COL_M2M)
+        return w->vals && w->vals[c - res->cols];
+    return c->sql && w->is_add && res->post_add_sql;
 }
 
-/* Runs a write statement ending in "SELECT <row json> FROM w t"; *row NULL when no row. */
+/* Runs a write statement ending in "SELECT <row json> FROM w t"; *row NULL when no row.
+ * The result carries cube-studio's columns: add and list columns after a create, list and
+ * show columns after an update or a delete. */
 static enum err finish_write(struct ctx *cx, const struct resource *res, struct write *w,
                              struct buf *sql, struct params *p, const char **row)
 {
     const struct column *cols[64];
-    size_t ncols = pick_cols(res, COL_LIST | COL_SHOW, cols, ARRAY_LEN(cols));
+    unsigned want = w->op == WRITE_ADD ? (COL_ADD | COL_LIST) : (COL_LIST | COL_SHOW);
+    size_t ncols = pick_cols(res, want, cols, ARRAY_LEN(cols));
+    bool refetch = false;
     struct pg_result *r;
     struct db_error de;
     enum err e;
 
+    for (size_t i = 0; i < ncols; i++)
+        refetch |= reads_side_effects(res, w, cols[i]);
     buf_adds(sql, " SELECT ");
     sql_row_json(sql, res, cols, ncols, false);
     buf_adds(sql, "::text, t.\"id\" FROM w t");
@@ -599,11 +622,7 @@ static enum err finish_write(struct ctx *cx, const struct resource *res, struct 
         return ERR_OK;
     *row = db_val(r, 0, 0);
     w->id = db_i64(r, 0, 1);
-    bump_generation(cx, res);
-    /* Rows the statement's other CTEs wrote (links, the creator's membership) are invisible to
-     * its own snapshot: read the row back so the response shows them. */
-    if ((has_m2m_write(res, w) || (w->is_add && res->post_add_sql)) &&
-        (e = fetch_row(cx, res, w->id, false, cols, ncols, row)))
+    if (refetch && (e = fetch_row(cx, res, w->id, false, cols, ncols, row)))
         return e;
     return ERR_OK;
 }
@@ -614,8 +633,13 @@ static enum err run_write(struct ctx *cx, const struct resource *res, struct wri
 {
     enum err e;
 
-    if (!res->post_write)
-        return finish_write(cx, res, w, sql, p, row);
+    if (!res->post_write) {
+        if ((e = finish_write(cx, res, w, sql, p, row)))
+            return e;
+        if (*row)
+            crud_changed(cx, res);
+        return ERR_OK;
+    }
     if ((e = db_begin(cx->db)))
         return resp_error(cx, e, "database unavailable, try again");
     if ((e = finish_write(cx, res, w, sql, p, row)) || !*row ||
@@ -625,6 +649,8 @@ static enum err run_write(struct ctx *cx, const struct resource *res, struct wri
     }
     if ((e = db_commit(cx->db)))
         return resp_error(cx, e, "database unavailable, try again");
+    /* Bumped once the data is visible, so no count computed in between is cached as new. */
+    crud_changed(cx, res);
     return ERR_OK;
 }
 
@@ -645,9 +671,32 @@ static const char *with_extra(struct ctx *cx, const struct write *w, const char 
     return out;
 }
 
+static enum err insert_row(struct ctx *cx, const struct resource *res, json_object *body,
+                           const char **row, int64_t *id);
+
+const char **write_slot(struct write *w, const char *col)
+{
+    const struct column *c = resource_col(w->res, col);
+    return c && w->vals ? &w->vals[c - w->res->cols] : NULL;
+}
+
+enum err crud_fetch(struct ctx *cx, const struct resource *res, int64_t id, bool scoped,
+                    const char **row)
+{
+    const struct column *cols[64];
+    size_t n = pick_cols(res, COL_LIST | COL_SHOW, cols, ARRAY_LEN(cols));
+    return fetch_row(cx, res, id, scoped, cols, n, row);
+}
+
+enum err crud_insert(struct ctx *cx, const struct resource *res, json_object *body,
+                     const char **row, int64_t *id)
+{
+    return insert_row(cx, res, body, row, id);
+}
+
 /* Inserts one row from a JSON object; on success *row is the new row's JSON. */
 static enum err insert_row(struct ctx *cx, const struct resource *res, json_object *body,
-                           const char **row)
+                           const char **row, int64_t *id)
 {
     struct write w;
     struct params p = {0};
@@ -701,6 +750,8 @@ static enum err insert_row(struct ctx *cx, const struct resource *res, json_obje
                    ? resp_error(cx, ERR_FORBIDDEN, "%s", res->add_check_msg)
                    : resp_error(cx, ERR_FORBIDDEN, "no permission to add this %s", res->label);
     *row = with_extra(cx, &w, *row);
+    if (id)
+        *id = w.id;
     return ERR_OK;
 }
 
@@ -725,7 +776,7 @@ enum err crud_add(struct ctx *cx, const struct resource *res)
     const char *row;
     enum err e;
 
-    if ((e = read_json_body(cx, &body)) || (e = insert_row(cx, res, body, &row)))
+    if ((e = read_json_body(cx, &body)) || (e = insert_row(cx, res, body, &row, NULL)))
         return e;
     resp_ok_raw(cx, row);
     return ERR_OK;
@@ -1171,7 +1222,7 @@ enum err crud_upload(struct ctx *cx, const struct resource *res)
         }
         if (empty)
             continue;
-        if (!insert_row(cx, res, obj, &row)) {
+        if (!insert_row(cx, res, obj, &row, NULL)) {
             ok++;
             json_object_array_add(results, json_object_new_string("success"));
         } else {

@@ -22,6 +22,21 @@ enum err crud_download(struct ctx *cx, const struct resource *res);
 enum err crud_download_template(struct ctx *cx, const struct resource *res);
 enum err crud_upload(struct ctx *cx, const struct resource *res);
 
+/* For hooks and composite operations (import, copy): one row from a JSON object, through
+ * every check a POST makes.  *row is the new row's JSON text and *id its id; on an error the
+ * response is already set. */
+enum err crud_insert(struct ctx *cx, const struct resource *res, json_object *body,
+                     const char **row, int64_t *id);
+/* The row (list and show columns) as JSON text; NULL when missing or, when scoped, not visible
+ * to the caller. */
+enum err crud_fetch(struct ctx *cx, const struct resource *res, int64_t id, bool scoped,
+                    const char **row);
+/* After a write that bypassed crud_insert's own bookkeeping, or whose transaction has just
+ * committed: invalidates cached counts (and auth caches for auth data). */
+void crud_changed(struct ctx *cx, const struct resource *res);
+/* The value slot of a column in a write, NULL when the resource has no such column. */
+const char **write_slot(struct write *w, const char *col);
+
 /* info.c */
 enum err info_view(struct ctx *cx, const struct resource *res);
 enum err info_openapi(struct ctx *cx);

@@ -131,6 +131,8 @@ struct resource {
     unsigned ops;       /* what the view offers */
     unsigned admin_ops; /* of those, admin-only */
     unsigned flags;
+    /* Rows the view shows at all, for everyone (runhistory: cron runs of the run table). */
+    const char *base_filter;
     /* Row scopes for non-admins (NULL: every row).  Read: list, show, download, actions. */
     const char *scope, *edit_scope, *delete_scope;
     const char *add_check;             /* predicate over v (the new row) for non-admins */

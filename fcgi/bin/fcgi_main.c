@@ -374,6 +374,8 @@ int main(int argc, char **argv)
         die("CUBE_LOG_LEVEL: expected error, warn, info or debug");
     if (!cfg.jwt_secret || strlen(cfg.jwt_secret) < 32)
         die("CUBE_JWT_SECRET must be set to at least 32 characters");
+    if (!cfg.secret_key || strlen(cfg.secret_key) < 32)
+        die("CUBE_SECRET_KEY must be set to at least 32 characters (it seals stored credentials)");
     if (cfg.workers > MAX_WORKERS)
         die("CUBE_WORKERS: at most %d", MAX_WORKERS);
     check_schema();

@@ -29,6 +29,15 @@ struct cfg {
     int64_t auth_cache_ttl;
     int64_t count_cache_ttl;
     int64_t db_timeout_ms;
+    const char *exec_dir;
+    const char *shim;
+    const char *clock_file;
+    int64_t exec_slots;
+    int64_t sched_interval_ms;
+    int64_t catchup_max;
+    int64_t lost_grace_s;
+    int64_t retention_days;
+    int64_t webhook_timeout_ms;
     bool auto_register;
     bool secure_cookie;
 };

@@ -14,12 +14,16 @@
 #include "core/log.h"
 #include "core/common.h"
 
-enum { CACHE_SLOTS = 1024, CACHE_MAX = 768 };
+/* A statement is prepared again after REPLAN_AFTER executions: a generic plan chosen while a
+ * table was tiny (a sequential scan of project_user, say) must not outlive the table's growth,
+ * and planning some of these queries costs milliseconds, so not every time either. */
+enum { CACHE_SLOTS = 1024, CACHE_MAX = 768, REPLAN_AFTER = 500 };
 
 struct stmt {
     char *sql;
     uint64_t hash;
     int id;
+    int uses;
 };
 
 struct db {
@@ -29,6 +33,7 @@ struct db {
     struct stmt cache[CACHE_SLOTS];
     int ncached, next_id;
     bool in_tx;
+    int depth; /* nested db_begin calls: only the outermost commits */
 };
 
 uint64_t db_error_count;
@@ -151,6 +156,7 @@ static const char *prepared(struct db *db, const char *sql, int n, char *name, s
     size_t i = h % CACHE_SLOTS;
     PGresult *r;
     struct stmt *s;
+    char dealloc[48];
 
     *failed = false;
     for (;;) {
@@ -159,7 +165,22 @@ static const char *prepared(struct db *db, const char *sql, int n, char *name, s
             break;
         if (s->hash == h && !strcmp(s->sql, sql)) {
             snprintf(name, namelen, "c%d", s->id);
-            return name;
+            if (++s->uses < REPLAN_AFTER)
+                return name;
+            s->uses = 0;
+            snprintf(dealloc, sizeof(dealloc), "DEALLOCATE %s", name);
+            PQclear(PQexec(db->conn, dealloc));
+            r = PQprepare(db->conn, name, sql, n, NULL);
+            if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+                PQclear(r);
+                return name;
+            }
+            /* Could not prepare it again: try once more next time; meanwhile the unprepared
+             * path runs it (and reports the error, if it is one). */
+            PQclear(r);
+            s->uses = REPLAN_AFTER - 1;
+            *failed = true;
+            return NULL;
         }
         i = (i + 1) % CACHE_SLOTS;
     }
@@ -176,6 +197,7 @@ static const char *prepared(struct db *db, const char *sql, int n, char *name, s
     PQclear(r);
     s->sql = xstrdup(sql);
     s->hash = h;
+    s->uses = 0;
     s->id = db->next_id++;
     db->ncached++;
     return name;
@@ -291,23 +313,38 @@ static enum err simple(struct db *db, const char *sql)
 
 enum err db_begin(struct db *db)
 {
-    enum err e = simple(db, "BEGIN");
+    enum err e;
+    if (db->in_tx) {
+        db->depth++;
+        return ERR_OK;
+    }
+    e = simple(db, "BEGIN");
     db->in_tx = !e;
+    db->depth = 0;
     return e;
 }
 
 enum err db_commit(struct db *db)
 {
-    enum err e = simple(db, "COMMIT");
+    enum err e;
+    if (!db->in_tx)
+        return ERR_INTERNAL;
+    if (db->depth > 0) {
+        db->depth--;
+        return ERR_OK;
+    }
+    e = simple(db, "COMMIT");
     db->in_tx = false;
     return e;
 }
 
+/* Rolls back the whole transaction, however deep: an inner failure fails the outer work. */
 void db_rollback(struct db *db)
 {
     if (db->in_tx && db->conn && PQstatus(db->conn) == CONNECTION_OK && simple(db, "ROLLBACK"))
         log_warn("rollback failed");
     db->in_tx = false;
+    db->depth = 0;
 }
 
 bool db_in_tx(const struct db *db)

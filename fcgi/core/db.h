@@ -42,7 +42,9 @@ enum err db_query(struct db *db, struct arena *a, const char *sql, int n, const 
 /* A script of several statements (migrations); no parameters, no caching. */
 enum err db_script(struct db *db, const char *sql, char *err, size_t errlen) WARN_UNUSED;
 
-/* Transactions: inside one, a lost connection is an error, never a silent reconnect. */
+/* Transactions: inside one, a lost connection is an error, never a silent reconnect.  Calls
+ * nest: only the outermost begin/commit pair talks to the server; a rollback at any depth
+ * rolls back everything, and the outer commit then fails (ERR_INTERNAL). */
 enum err db_begin(struct db *db) WARN_UNUSED;
 enum err db_commit(struct db *db) WARN_UNUSED;
 void db_rollback(struct db *db);

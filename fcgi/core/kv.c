@@ -139,6 +139,39 @@ enum err kv_get(struct kv *kv, struct arena *a, const char *key, char **out)
     return ERR_OK;
 }
 
+enum err kv_incr(struct kv *kv, const char *key, int64_t *out)
+{
+    const char *argv[] = {"INCR", key};
+    redisReply *r = cmd(kv, 2, argv);
+
+    if (!r)
+        return ERR_UNAVAILABLE;
+    *out = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+    freeReplyObject(r);
+    return ERR_OK;
+}
+
+enum err kv_mget(struct kv *kv, struct arena *a, const char *const *keys, size_t n, char **out)
+{
+    const char *argv[17];
+    redisReply *r;
+
+    ASSERT(n > 0 && n < ARRAY_LEN(argv));
+    argv[0] = "MGET";
+    for (size_t i = 0; i < n; i++) {
+        argv[i + 1] = keys[i];
+        out[i] = NULL;
+    }
+    r = cmd(kv, (int)n + 1, argv);
+    if (!r)
+        return ERR_UNAVAILABLE;
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements && i < n; i++)
+        if (r->element[i]->type == REDIS_REPLY_STRING)
+            out[i] = arena_strndup(a, r->element[i]->str, r->element[i]->len);
+    freeReplyObject(r);
+    return ERR_OK;
+}
+
 enum err kv_setex(struct kv *kv, const char *key, int64_t ttl_s, const char *val)
 {
     char ttl[24];

@@ -23,6 +23,11 @@ bool kv_ping(struct kv *kv);
 enum err kv_incr_expire(struct kv *kv, const char *key, int64_t ttl_s, int64_t *out) WARN_UNUSED;
 /* *out is NULL when the key is missing; the string lives in the arena. */
 enum err kv_get(struct kv *kv, struct arena *a, const char *key, char **out) WARN_UNUSED;
+/* INCR key (no expiry); *out gets the new value. */
+enum err kv_incr(struct kv *kv, const char *key, int64_t *out) WARN_UNUSED;
+/* GET of n keys in one round trip; out[i] NULL when missing. */
+enum err kv_mget(struct kv *kv, struct arena *a, const char *const *keys, size_t n,
+                 char **out) WARN_UNUSED;
 enum err kv_setex(struct kv *kv, const char *key, int64_t ttl_s, const char *val) WARN_UNUSED;
 enum err kv_del(struct kv *kv, const char *key) WARN_UNUSED;
 enum err kv_publish(struct kv *kv, const char *channel, const char *msg) WARN_UNUSED;

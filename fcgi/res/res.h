@@ -5,7 +5,7 @@
 #include "api/resource.h"
 
 extern const struct resource res_project, res_project_user, res_users, res_roles, res_userinfo,
-    res_token, res_log;
+    res_token, res_log, res_repository, res_images, res_job_template, res_pipeline, res_task;
 
 /* The audit columns every RES_AUDIT table carries, as read-only columns. */
 #define RES_AUDIT_COLS                                                                 \
