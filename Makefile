@@ -68,6 +68,12 @@ $(B)/bin/%: $(B)/obj/fcgi/bin/%.o $(B)/libcube.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(PKG_LIBS) -o $@
 
+# The binaries embed the newest migration's name: a new migration must rebuild them.
+SCHEMA_STAMP := $(B)/schema-$(SCHEMA_LATEST).stamp
+$(SCHEMA_STAMP):
+	@mkdir -p $(B) && rm -f $(B)/schema-*.stamp && touch $@
+$(B)/obj/fcgi/bin/fcgi_main.o $(B)/obj/fcgi/bin/cube.o: $(SCHEMA_STAMP)
+
 $(B)/bin/cube-api: $(B)/obj/fcgi/bin/fcgi_main.o $(B)/libcube.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(PKG_LIBS) -o $@

@@ -43,7 +43,9 @@ const char *sql_cast(const struct column *c)
     case COL_TIME:
         return "timestamptz";
     case COL_JSON:
-        return "jsonb";
+        /* json, not jsonb: a parameter keeps its key order on its way into a json column,
+         * and json converts to jsonb on assignment where the column is jsonb. */
+        return "json";
     case COL_TEXT:
     case COL_ENUM:
         break;

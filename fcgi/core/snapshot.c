@@ -74,7 +74,7 @@ enum err snapshot_build(struct db *db, struct arena *a, int64_t pipeline_id,
     json_object_object_add(snap, "order", order);
     json_object_object_add(snap, "tasks", tasks);
     for (size_t i = 0; i < dag_count(d); i++) {
-        const char *key = dag_task(d, i), *const *up;
+        const char *key = dag_task(d, i), *const * up;
         size_t nu = dag_upstream(d, i, &up);
         json_object *row = NULL, *task, *tmpl, *t, *res;
         struct rendered out_r;

@@ -29,7 +29,7 @@
  * ERR_UNPROCESSABLE with *err naming the problem (a cycle, a task that cannot be rendered,
  * an empty pipeline), ERR_UNAVAILABLE/ERR_DB for the database.  The result is owned by a. */
 enum err snapshot_build(struct db *db, struct arena *a, int64_t pipeline_id,
-                        const struct render_ctx *rc, json_object **out, const char **err)
-    WARN_UNUSED;
+                        const struct render_ctx *rc, json_object **out,
+                        const char **err) WARN_UNUSED;
 
 #endif

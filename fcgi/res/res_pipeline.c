@@ -28,7 +28,7 @@
 #include "res/res.h"
 #include "core/common.h"
 
-#define MEMBER_OF(col)                                                                          \
+#define MEMBER_OF(col) \
     col " IN (SELECT m.\"project_id\" FROM \"project_user\" m WHERE m.\"user_id\" = {uid})"
 
 /* ---- small helpers ------------------------------------------------------------------------ */
@@ -45,11 +45,12 @@ static json_object *slot_json(struct ctx *cx, struct write *w, const char *col)
     return v && *v ? parse(cx, *v) : NULL;
 }
 
-/* The stored row being updated, as a JSON object (NULL on add). */
+/* The stored row being updated, as a JSON object; NULL on add, and when the caller cannot
+ * see it (validation then says nothing, and the update itself answers 404). */
 static json_object *stored_row(struct ctx *cx, struct write *w)
 {
     const char *row;
-    if (w->is_add || crud_fetch(cx, w->res, w->id, false, &row))
+    if (w->is_add || crud_fetch(cx, w->res, w->id, true, &row))
         return NULL;
     return parse(cx, row);
 }
@@ -94,9 +95,9 @@ static enum err task_names(struct ctx *cx, int64_t pipeline, const char ***names
 static const struct {
     const char *name, *ours;
 } alert_states[] = {
-    {"queued", "queued"},       {"running", "running"},     {"succeeded", "succeeded"},
-    {"failed", "failed"},       {"cancelled", "cancelled"}, {"skipped", "skipped"},
-    {"pending", "queued"},      {"created", "queued"},      {"terminated", "cancelled"},
+    {"queued", "queued"},  {"running", "running"},     {"succeeded", "succeeded"},
+    {"failed", "failed"},  {"cancelled", "cancelled"}, {"skipped", "skipped"},
+    {"pending", "queued"}, {"created", "queued"},      {"terminated", "cancelled"},
 };
 
 static enum err normalise_alert_status(struct ctx *cx, const char **v)
@@ -137,8 +138,8 @@ static enum err check_alert_users(struct ctx *cx, const char *v)
         for (size_t i = 0; i < len; i++) {
             char c = v[i];
             if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
-                return resp_error(cx, ERR_UNPROCESSABLE,
-                                  "alert_user: '%.*s' is not a username", (int)len, v);
+                return resp_error(cx, ERR_UNPROCESSABLE, "alert_user: '%.*s' is not a username",
+                                  (int)len, v);
         }
         v += len;
         v += strspn(v, ", ");
@@ -158,6 +159,8 @@ static enum err pipeline_pre_write(struct ctx *cx, struct write *w)
     char cerr[256];
     enum err e;
 
+    if (!w->is_add && !stored)
+        return ERR_OK; /* invisible: no validation message may describe it */
     if (w->is_add) {
         /* Pipelines live in team projects; template categories hold templates. */
         const char **proj = write_slot(w, "project"), *p[1];
@@ -211,44 +214,105 @@ static const char *const schedule_types[] = {"once", "crontab", NULL};
 
 static const struct column pipeline_cols[] = {
     RES_ID_COL,
-    {.name = "project", .type = COL_REL,
+    {.name = "project",
+     .type = COL_REL,
      .flags = COL_LIST | COL_SHOW | COL_ADD | COL_SEARCH | COL_ORDER | COL_REQUIRED,
-     .label = "Project", .fk = "project_id", .rel_table = "project", .rel_display = "name"},
-    {.name = "name", .type = COL_TEXT, .flags = COL_RW | COL_REQUIRED | COL_UNIQUE,
-     .label = "Name", .description = "lowercase letters, digits and inner dashes",
-     .max_len = 54, .min_len = 2, .regex = NAME_REGEX},
-    {.name = "describe", .type = COL_TEXT, .flags = COL_RW, .label = "Description",
-     .max_len = 500},
-    {.name = "dag_json", .type = COL_JSON, .flags = COL_SHOW | COL_ADD | COL_EDIT,
-     .label = "DAG", .description = "{task: {\"upstream\": [task, ...]}}", .def = "{}"},
-    {.name = "expand", .type = COL_JSON, .flags = COL_SHOW | COL_ADD | COL_EDIT,
-     .label = "Layout", .description = "the editor's nodes and edges", .def = "[]"},
-    {.name = "global_env", .type = COL_TEXT, .flags = COL_SHOW | COL_ADD | COL_EDIT | COL_TEXTAREA,
-     .label = "Environment", .description = "KEY=value lines given to every task", .max_len = 20000},
-    {.name = "schedule_type", .type = COL_ENUM, .flags = COL_RW, .label = "Schedule",
-     .choices = schedule_types, .def = "once"},
-    {.name = "cron_time", .type = COL_TEXT, .flags = COL_RW, .label = "Cron",
-     .description = "minute hour day-of-month month day-of-week", .max_len = 100},
-    {.name = "cronjob_start_time", .type = COL_TIME, .flags = COL_RW | COL_NULLABLE,
-     .label = "Schedule from", .description = "first cron tick to run (backfill start)"},
-    {.name = "timezone", .type = COL_TEXT, .flags = COL_RW, .label = "Time zone",
-     .description = "IANA name the cron is read in, e.g. Asia/Shanghai", .max_len = 64,
+     .label = "Project",
+     .fk = "project_id",
+     .rel_table = "project",
+     .rel_display = "name"},
+    {.name = "name",
+     .type = COL_TEXT,
+     .flags = COL_RW | COL_REQUIRED | COL_UNIQUE,
+     .label = "Name",
+     .description = "lowercase letters, digits and inner dashes",
+     .max_len = 54,
+     .min_len = 2,
+     .regex = NAME_REGEX},
+    {.name = "describe", .type = COL_TEXT, .flags = COL_RW, .label = "Description", .max_len = 500},
+    {.name = "dag_json",
+     .type = COL_JSON,
+     .flags = COL_SHOW | COL_ADD | COL_EDIT,
+     .label = "DAG",
+     .description = "{task: {\"upstream\": [task, ...]}}",
+     .def = "{}"},
+    {.name = "expand",
+     .type = COL_JSON,
+     .flags = COL_SHOW | COL_ADD | COL_EDIT,
+     .label = "Layout",
+     .description = "the editor's nodes and edges",
+     .def = "[]"},
+    {.name = "global_env",
+     .type = COL_TEXT,
+     .flags = COL_SHOW | COL_ADD | COL_EDIT | COL_TEXTAREA,
+     .label = "Environment",
+     .description = "KEY=value lines given to every task",
+     .max_len = 20000},
+    {.name = "schedule_type",
+     .type = COL_ENUM,
+     .flags = COL_RW,
+     .label = "Schedule",
+     .choices = schedule_types,
+     .def = "once"},
+    {.name = "cron_time",
+     .type = COL_TEXT,
+     .flags = COL_RW,
+     .label = "Cron",
+     .description = "minute hour day-of-month month day-of-week",
+     .max_len = 100},
+    {.name = "cronjob_start_time",
+     .type = COL_TIME,
+     .flags = COL_RW | COL_NULLABLE,
+     .label = "Schedule from",
+     .description = "first cron tick to run (backfill start)"},
+    {.name = "timezone",
+     .type = COL_TEXT,
+     .flags = COL_RW,
+     .label = "Time zone",
+     .description = "IANA name the cron is read in, e.g. Asia/Shanghai",
+     .max_len = 64,
      .def = "UTC"},
-    {.name = "depends_on_past", .type = COL_BOOL, .flags = COL_RW, .label = "Depends on past",
-     .description = "a tick runs only after the previous tick succeeded", .def = "false"},
-    {.name = "max_active_runs", .type = COL_INT, .flags = COL_RW, .label = "Max active runs",
+    {.name = "depends_on_past",
+     .type = COL_BOOL,
+     .flags = COL_RW,
+     .label = "Depends on past",
+     .description = "a tick runs only after the previous tick succeeded",
+     .def = "false"},
+    {.name = "max_active_runs",
+     .type = COL_INT,
+     .flags = COL_RW,
+     .label = "Max active runs",
      .def = "3"},
-    {.name = "expired_limit", .type = COL_INT, .flags = COL_RW, .label = "Keep newest ticks",
-     .description = "0: run every tick; N: skip all but the newest N pending ticks", .def = "0"},
-    {.name = "parallelism", .type = COL_INT, .flags = COL_RW, .label = "Parallelism",
-     .description = "tasks of one run at once", .def = "1"},
-    {.name = "alert_status", .type = COL_TEXT, .flags = COL_SHOW | COL_ADD | COL_EDIT,
-     .label = "Alert on", .description = "comma-separated run states",
-     .def = "queued,running,succeeded,failed,cancelled", .max_len = 200},
-    {.name = "alert_user", .type = COL_TEXT, .flags = COL_SHOW | COL_ADD | COL_EDIT,
-     .label = "Alert users", .description = "comma-separated usernames", .max_len = 500},
-    {.name = "parameter", .type = COL_JSON, .flags = COL_SHOW | COL_ADD | COL_EDIT,
-     .label = "Parameters", .def = "{}"},
+    {.name = "expired_limit",
+     .type = COL_INT,
+     .flags = COL_RW,
+     .label = "Keep newest ticks",
+     .description = "0: run every tick; N: skip all but the newest N pending ticks",
+     .def = "0"},
+    {.name = "parallelism",
+     .type = COL_INT,
+     .flags = COL_RW,
+     .label = "Parallelism",
+     .description = "tasks of one run at once",
+     .def = "1"},
+    {.name = "alert_status",
+     .type = COL_TEXT,
+     .flags = COL_SHOW | COL_ADD | COL_EDIT,
+     .label = "Alert on",
+     .description = "comma-separated run states",
+     .def = "queued,running,succeeded,failed,cancelled",
+     .max_len = 200},
+    {.name = "alert_user",
+     .type = COL_TEXT,
+     .flags = COL_SHOW | COL_ADD | COL_EDIT,
+     .label = "Alert users",
+     .description = "comma-separated usernames",
+     .max_len = 500},
+    {.name = "parameter",
+     .type = COL_JSON,
+     .flags = COL_SHOW | COL_ADD | COL_EDIT,
+     .label = "Parameters",
+     .def = "{}"},
     RES_AUDIT_COLS,
 };
 
@@ -256,12 +320,14 @@ static const struct column pipeline_cols[] = {
 
 /* Pipeline fields an export carries (everything a user set, nothing the server owns). */
 static const char *const pipeline_fields[] = {
-    "describe", "global_env", "schedule_type", "cron_time", "timezone", "depends_on_past",
-    "max_active_runs", "expired_limit", "parallelism", "alert_status", "alert_user", "parameter",
+    "describe",    "global_env",      "schedule_type",   "cron_time",
+    "timezone",    "depends_on_past", "max_active_runs", "expired_limit",
+    "parallelism", "alert_status",    "alert_user",      "parameter",
 };
 static const char *const task_fields[] = {
-    "label", "args", "command", "working_dir", "volume_mount", "node_selector",
-    "resource_cpu", "resource_memory", "resource_gpu", "timeout", "retry", "skip", "expand",
+    "label",         "args",         "command",         "working_dir",  "volume_mount",
+    "node_selector", "resource_cpu", "resource_memory", "resource_gpu", "timeout",
+    "retry",         "skip",         "expand",
 };
 
 /* The export document of a pipeline the caller can see. */
@@ -275,18 +341,20 @@ static enum err export_doc(struct ctx *cx, int64_t id, json_object **out)
     if ((e = crud_fetch(cx, &res_pipeline, id, true, &row)))
         return e;
     if (!row)
-        return resp_error(cx, ERR_NOT_FOUND, "not found: the record does not exist or you may "
-                                             "not see it");
+        return resp_error(cx, ERR_NOT_FOUND,
+                          "not found: the record does not exist or you may "
+                          "not see it");
     pl = parse(cx, row);
     p[0] = i64(cx, id);
-    if ((e = db_query(cx->db, cx->arena,
-                      "SELECT t.\"id\", t.\"name\", j.\"name\", t.\"label\", t.\"args\"::text, "
-                      "t.\"command\", t.\"working_dir\", t.\"volume_mount\", t.\"node_selector\", "
-                      "t.\"resource_cpu\", t.\"resource_memory\", t.\"resource_gpu\", t.\"timeout\", "
-                      "t.\"retry\", t.\"skip\", t.\"expand\"::text FROM \"task\" t JOIN "
-                      "\"job_template\" j ON j.\"id\" = t.\"job_template_id\" WHERE "
-                      "t.\"pipeline_id\" = $1::bigint ORDER BY t.\"id\"",
-                      1, p, &r, NULL)))
+    if ((e = db_query(
+             cx->db, cx->arena,
+             "SELECT t.\"id\", t.\"name\", j.\"name\", t.\"label\", t.\"args\"::text, "
+             "t.\"command\", t.\"working_dir\", t.\"volume_mount\", t.\"node_selector\", "
+             "t.\"resource_cpu\", t.\"resource_memory\", t.\"resource_gpu\", t.\"timeout\", "
+             "t.\"retry\", t.\"skip\", t.\"expand\"::text FROM \"task\" t JOIN "
+             "\"job_template\" j ON j.\"id\" = t.\"job_template_id\" WHERE "
+             "t.\"pipeline_id\" = $1::bigint ORDER BY t.\"id\"",
+             1, p, &r, NULL)))
         return resp_error(cx, e, "database unavailable, try again");
     doc = json_object_new_object();
     pipe = json_object_new_object();
@@ -366,7 +434,8 @@ static enum err import_doc(struct ctx *cx, json_object *doc, int64_t project, co
     size_t nt;
     enum err e;
 
-    if (!json_object_is_type(pipe, json_type_object) || !json_object_is_type(tasks, json_type_array))
+    if (!json_object_is_type(pipe, json_type_object) ||
+        !json_object_is_type(tasks, json_type_array))
         return resp_error(cx, ERR_BADREQ,
                           "document: expected {\"pipeline\": {...}, \"tasks\": [...]} as exported");
     nt = json_object_array_length(tasks);
@@ -376,7 +445,8 @@ static enum err import_doc(struct ctx *cx, json_object *doc, int64_t project, co
         const char *tn = js_get_str(t, "job_template"), *p[1];
         struct pg_result *r;
         if (!tn)
-            return resp_error(cx, ERR_BADREQ, "tasks[%zu].job_template: expected a template name", i);
+            return resp_error(cx, ERR_BADREQ, "tasks[%zu].job_template: expected a template name",
+                              i);
         p[0] = tn;
         if ((e = db_query(cx->db, cx->arena,
                           "SELECT \"id\" FROM \"job_template\" WHERE \"name\" = $1", 1, p, &r,
@@ -391,8 +461,7 @@ static enum err import_doc(struct ctx *cx, json_object *doc, int64_t project, co
         return resp_error(cx, e, "database unavailable, try again");
     body = js_own(cx->arena, json_object_new_object());
     json_object_object_add(body, "project", json_object_new_int64(project));
-    json_object_object_add(body, "name",
-                           js_new_str(name ? name : js_get_str(pipe, "name")));
+    json_object_object_add(body, "name", js_new_str(name ? name : js_get_str(pipe, "name")));
     for (size_t i = 0; i < ARRAY_LEN(pipeline_fields); i++) {
         json_object *v = js_get(pipe, pipeline_fields[i]);
         if (v && !json_object_is_type(v, json_type_null))
@@ -436,10 +505,10 @@ static enum err import_doc(struct ctx *cx, json_object *doc, int64_t project, co
             goto fail;
         }
         {
-            const char *p[3] = {js_str(js_own(cx->arena, dag_to_json(d))),
-                                js_str(js_own(cx->arena, remap_expand(js_get(pipe, "expand"),
-                                                                      idmap))),
-                                i64(cx, pid)};
+            const char *p[3] = {
+                js_str(js_own(cx->arena, dag_to_json(d))),
+                js_str(js_own(cx->arena, remap_expand(js_get(pipe, "expand"), idmap))),
+                i64(cx, pid)};
             struct pg_result *r;
             if ((e = db_query(cx->db, cx->arena,
                               "UPDATE \"pipeline\" SET \"dag_json\" = $1::jsonb, \"expand\" = "
@@ -519,14 +588,22 @@ static enum err pipeline_copy(struct ctx *cx, const struct resource *res, const 
         project = json_object_get_int64(js_get(js_get(parse(cx, row), "project"), "id"));
         pipe = js_get(doc, "pipeline");
         base = js_get_str(pipe, "name");
-        p[0] = i64(cx, project);
-        p[1] = arena_printf(cx->arena, "%.40s-copy%%", base);
-        if (db_query(cx->db, cx->arena,
-                     "SELECT count(*) FROM \"pipeline\" WHERE \"project_id\" = $1::bigint AND "
-                     "\"name\" LIKE $2",
-                     2, p, &r, NULL))
-            goto fail;
-        snprintf(name, sizeof(name), "%.40s-copy-%" PRId64, base, db_i64(r, 0, 0) % 1000000 + 1);
+        /* The first free <name>-copy-N. */
+        for (int64_t k = 1;; k++) {
+            snprintf(name, sizeof(name), "%.40s-copy-%" PRId64, base, k);
+            p[0] = i64(cx, project);
+            p[1] = name;
+            if (db_query(cx->db, cx->arena,
+                         "SELECT 1 FROM \"pipeline\" WHERE \"project_id\" = $1::bigint AND "
+                         "\"name\" = $2",
+                         2, p, &r, NULL))
+                goto fail;
+            if (!db_rows(r) || k >= 1000)
+                break;
+        }
+        /* A copy is a draft: it does not start a second live schedule (cube-studio's rule). */
+        json_object_object_add(pipe, "schedule_type", json_object_new_string("once"));
+        json_object_object_add(pipe, "parameter", json_object_new_object());
         if (import_doc(cx, doc, project, name, &row))
             goto fail;
         json_object_array_add(made, json_object_new_string(name));
@@ -536,8 +613,7 @@ static enum err pipeline_copy(struct ctx *cx, const struct resource *res, const 
     return ERR_OK;
 fail:
     json_object_put(made);
-    return cx->resp.status >= 400 ? ERR_UNPROCESSABLE
-                                  : resp_error(cx, ERR_INTERNAL, "copy failed");
+    return cx->resp.status >= 400 ? ERR_UNPROCESSABLE : resp_error(cx, ERR_INTERNAL, "copy failed");
 }
 
 /* GET <id>/dag: the validated DAG in topological order. */
@@ -552,8 +628,9 @@ static enum err pipeline_dag(struct ctx *cx, const struct resource *res, int64_t
     if ((e = crud_fetch(cx, res, id, true, &row)))
         return e;
     if (!row)
-        return resp_error(cx, ERR_NOT_FOUND, "not found: the record does not exist or you may "
-                                             "not see it");
+        return resp_error(cx, ERR_NOT_FOUND,
+                          "not found: the record does not exist or you may "
+                          "not see it");
     pl = parse(cx, row);
     if ((e = task_names(cx, id, &names, &n)))
         return e;
@@ -744,23 +821,25 @@ static enum err task_render(struct ctx *cx, const struct resource *res, int64_t 
     if ((e = crud_fetch(cx, res, id, true, &row)))
         return e;
     if (!row)
-        return resp_error(cx, ERR_NOT_FOUND, "not found: the record does not exist or you may "
-                                             "not see it");
+        return resp_error(cx, ERR_NOT_FOUND,
+                          "not found: the record does not exist or you may "
+                          "not see it");
     task = parse(cx, row);
-    if ((e = crud_fetch(cx, &res_pipeline, json_object_get_int64(js_get(js_get(task, "pipeline"),
-                                                                        "id")),
-                        false, &prow)) ||
+    if ((e = crud_fetch(cx, &res_pipeline,
+                        json_object_get_int64(js_get(js_get(task, "pipeline"), "id")), false,
+                        &prow)) ||
         !prow)
         return e ? e : resp_error(cx, ERR_NOT_FOUND, "the task's pipeline is gone");
     pipe = parse(cx, prow);
     p[0] = json_object_get_string(js_get(js_get(task, "job_template"), "id"));
-    if ((e = db_query(cx->db, cx->arena,
-                      "SELECT json_build_object('id', j.\"id\", 'name', j.\"name\", 'entrypoint', "
-                      "j.\"entrypoint\", 'workdir', j.\"workdir\", 'env', j.\"env\", 'args', "
-                      "j.\"args\", 'image', (SELECT json_build_object('name', i.\"name\") FROM "
-                      "\"images\" i WHERE i.\"id\" = j.\"images_id\"))::text FROM \"job_template\" j "
-                      "WHERE j.\"id\" = $1::bigint",
-                      1, p, &r, NULL)) ||
+    if ((e = db_query(
+             cx->db, cx->arena,
+             "SELECT json_build_object('id', j.\"id\", 'name', j.\"name\", 'entrypoint', "
+             "j.\"entrypoint\", 'workdir', j.\"workdir\", 'env', j.\"env\", 'args', "
+             "j.\"args\", 'image', (SELECT json_build_object('name', i.\"name\") FROM "
+             "\"images\" i WHERE i.\"id\" = j.\"images_id\"))::text FROM \"job_template\" j "
+             "WHERE j.\"id\" = $1::bigint",
+             1, p, &r, NULL)) ||
         !db_rows(r))
         return e ? resp_error(cx, e, "database unavailable, try again")
                  : resp_error(cx, ERR_NOT_FOUND, "the task's template is gone");
@@ -800,47 +879,100 @@ static const struct res_route task_routes[] = {
 
 static const struct column task_cols[] = {
     RES_ID_COL,
-    {.name = "pipeline", .type = COL_REL,
+    {.name = "pipeline",
+     .type = COL_REL,
      .flags = COL_LIST | COL_SHOW | COL_ADD | COL_SEARCH | COL_ORDER | COL_REQUIRED,
-     .label = "Pipeline", .fk = "pipeline_id", .rel_table = "pipeline", .rel_display = "name"},
-    {.name = "name", .type = COL_TEXT, .flags = COL_RW | COL_REQUIRED, .label = "Name",
-     .description = "unique in its pipeline: lowercase letters, digits and inner dashes",
-     .max_len = 54, .min_len = 2, .regex = NAME_REGEX},
-    {.name = "label", .type = COL_TEXT, .flags = COL_RW, .label = "Label", .max_len = 200},
-    {.name = "job_template", .type = COL_REL,
-     .flags = COL_LIST | COL_SHOW | COL_ADD | COL_EDIT | COL_SEARCH | COL_REQUIRED,
-     .label = "Template", .fk = "job_template_id", .rel_table = "job_template",
+     .label = "Pipeline",
+     .fk = "pipeline_id",
+     .rel_table = "pipeline",
      .rel_display = "name"},
-    {.name = "args", .type = COL_JSON, .flags = COL_SHOW | COL_ADD | COL_EDIT, .label = "Arguments",
-     .description = "validated and completed against the template's schema", .def = "{}"},
-    {.name = "command", .type = COL_TEXT, .flags = COL_SHOW | COL_ADD | COL_EDIT | COL_TEXTAREA,
-     .label = "Command", .description = "replaces the template's entrypoint; lines run in order",
+    {.name = "name",
+     .type = COL_TEXT,
+     .flags = COL_RW | COL_REQUIRED,
+     .label = "Name",
+     .description = "unique in its pipeline: lowercase letters, digits and inner dashes",
+     .max_len = 54,
+     .min_len = 2,
+     .regex = NAME_REGEX},
+    {.name = "label", .type = COL_TEXT, .flags = COL_RW, .label = "Label", .max_len = 200},
+    {.name = "job_template",
+     .type = COL_REL,
+     .flags = COL_LIST | COL_SHOW | COL_ADD | COL_EDIT | COL_SEARCH | COL_REQUIRED,
+     .label = "Template",
+     .fk = "job_template_id",
+     .rel_table = "job_template",
+     .rel_display = "name"},
+    {.name = "args",
+     .type = COL_JSON,
+     .flags = COL_SHOW | COL_ADD | COL_EDIT,
+     .label = "Arguments",
+     .description = "validated and completed against the template's schema",
+     .def = "{}"},
+    {.name = "command",
+     .type = COL_TEXT,
+     .flags = COL_SHOW | COL_ADD | COL_EDIT | COL_TEXTAREA,
+     .label = "Command",
+     .description = "replaces the template's entrypoint; lines run in order",
      .max_len = 20000},
-    {.name = "working_dir", .type = COL_TEXT, .flags = COL_SHOW | COL_ADD | COL_EDIT,
-     .label = "Working directory", .max_len = 500},
-    {.name = "volume_mount", .type = COL_TEXT, .flags = COL_SHOW | COL_ADD | COL_EDIT,
-     .label = "Volumes", .description = "name(type):/path, comma separated", .max_len = 2000},
-    {.name = "node_selector", .type = COL_TEXT, .flags = COL_SHOW | COL_ADD | COL_EDIT,
-     .label = "Node selector", .description = "k=v;k=v", .max_len = 500,
+    {.name = "working_dir",
+     .type = COL_TEXT,
+     .flags = COL_SHOW | COL_ADD | COL_EDIT,
+     .label = "Working directory",
+     .max_len = 500},
+    {.name = "volume_mount",
+     .type = COL_TEXT,
+     .flags = COL_SHOW | COL_ADD | COL_EDIT,
+     .label = "Volumes",
+     .description = "name(type):/path, comma separated",
+     .max_len = 2000},
+    {.name = "node_selector",
+     .type = COL_TEXT,
+     .flags = COL_SHOW | COL_ADD | COL_EDIT,
+     .label = "Node selector",
+     .description = "k=v;k=v",
+     .max_len = 500,
      .regex = "^([A-Za-z0-9_./-]+=[A-Za-z0-9_.-]*(;[A-Za-z0-9_./-]+=[A-Za-z0-9_.-]*)*)?$"},
-    {.name = "resource_cpu", .type = COL_TEXT, .flags = COL_RW, .label = "CPU",
-     .description = "cores: 2, or request~limit: 0.5~4", .max_len = 50, .regex = CPU_RE,
+    {.name = "resource_cpu",
+     .type = COL_TEXT,
+     .flags = COL_RW,
+     .label = "CPU",
+     .description = "cores: 2, or request~limit: 0.5~4",
+     .max_len = 50,
+     .regex = CPU_RE,
      .def = "1"},
-    {.name = "resource_memory", .type = COL_TEXT, .flags = COL_RW, .label = "Memory",
-     .description = "4G, 512M, or request~limit: 1G~4G", .max_len = 50, .regex = MEM_RE,
+    {.name = "resource_memory",
+     .type = COL_TEXT,
+     .flags = COL_RW,
+     .label = "Memory",
+     .description = "4G, 512M, or request~limit: 1G~4G",
+     .max_len = 50,
+     .regex = MEM_RE,
      .def = "2G"},
-    {.name = "resource_gpu", .type = COL_TEXT, .flags = COL_RW, .label = "GPU",
-     .description = "cards: 1, 0.5, 1(V100)", .max_len = 50, .regex = GPU_RE, .def = "0"},
-    {.name = "timeout", .type = COL_INT, .flags = COL_RW, .label = "Timeout (s)",
-     .description = "0: none", .def = "0"},
+    {.name = "resource_gpu",
+     .type = COL_TEXT,
+     .flags = COL_RW,
+     .label = "GPU",
+     .description = "cards: 1, 0.5, 1(V100)",
+     .max_len = 50,
+     .regex = GPU_RE,
+     .def = "0"},
+    {.name = "timeout",
+     .type = COL_INT,
+     .flags = COL_RW,
+     .label = "Timeout (s)",
+     .description = "0: none",
+     .def = "0"},
     {.name = "retry", .type = COL_INT, .flags = COL_RW, .label = "Retries", .def = "0"},
     {.name = "skip", .type = COL_BOOL, .flags = COL_RW, .label = "Skip", .def = "false"},
-    {.name = "expand", .type = COL_JSON, .flags = COL_SHOW | COL_ADD | COL_EDIT, .label = "Extra",
+    {.name = "expand",
+     .type = COL_JSON,
+     .flags = COL_SHOW | COL_ADD | COL_EDIT,
+     .label = "Extra",
      .def = "{}"},
     RES_AUDIT_COLS,
 };
 
-#define PIPELINE_OF(cond)                                                                       \
+#define PIPELINE_OF(cond) \
     "t.\"pipeline_id\" IN (SELECT p.\"id\" FROM \"pipeline\" p WHERE " cond ")"
 
 const struct resource res_task = {

@@ -40,17 +40,33 @@ static enum err repository_pre_write(struct ctx *cx, struct write *w)
 
 static const struct column repository_cols[] = {
     RES_ID_COL,
-    {.name = "name", .type = COL_TEXT, .flags = COL_RW | COL_REQUIRED | COL_UNIQUE,
-     .label = "Name", .max_len = 100, .min_len = 1},
-    {.name = "server", .type = COL_TEXT, .flags = COL_RW | COL_REQUIRED, .label = "Server",
-     .description = "registry host, e.g. registry.example.com:5000", .max_len = 200,
-     .min_len = 1, .regex = "^[^ /]+(/[^ ]*)?$"},
+    {.name = "name",
+     .type = COL_TEXT,
+     .flags = COL_RW | COL_REQUIRED | COL_UNIQUE,
+     .label = "Name",
+     .max_len = 100,
+     .min_len = 1},
+    {.name = "server",
+     .type = COL_TEXT,
+     .flags = COL_RW | COL_REQUIRED,
+     .label = "Server",
+     .description = "registry host, e.g. registry.example.com:5000",
+     .max_len = 200,
+     .min_len = 1,
+     .regex = "^[^ /]+(/[^ ]*)?$"},
     {.name = "user", .type = COL_TEXT, .flags = COL_RW, .label = "User", .max_len = 100},
-    {.name = "password", .type = COL_TEXT, .flags = COL_ADD | COL_EDIT | COL_SECRET,
-     .label = "Password", .description = "stored encrypted; never shown again",
+    {.name = "password",
+     .type = COL_TEXT,
+     .flags = COL_ADD | COL_EDIT | COL_SECRET,
+     .label = "Password",
+     .description = "stored encrypted; never shown again",
      .max_len = 1000},
-    {.name = "hubsecret", .type = COL_TEXT, .flags = COL_RW, .label = "Pull secret",
-     .description = "name of the image pull secret on Kubernetes", .max_len = 100},
+    {.name = "hubsecret",
+     .type = COL_TEXT,
+     .flags = COL_RW,
+     .label = "Pull secret",
+     .description = "name of the image pull secret on Kubernetes",
+     .max_len = 100},
     RES_AUDIT_COLS,
 };
 
@@ -95,23 +111,48 @@ static enum err check_category(struct ctx *cx, struct write *w)
 
 static const struct column image_cols[] = {
     RES_ID_COL,
-    {.name = "project", .type = COL_REL,
+    {.name = "project",
+     .type = COL_REL,
      .flags = COL_LIST | COL_SHOW | COL_ADD | COL_EDIT | COL_SEARCH | COL_NULLABLE,
-     .label = "Category", .fk = "project_id", .rel_table = "project", .rel_display = "name"},
-    {.name = "name", .type = COL_TEXT, .flags = COL_RW | COL_REQUIRED | COL_UNIQUE,
-     .label = "Image", .description = "repository/name:tag", .max_len = 500, .min_len = 1,
+     .label = "Category",
+     .fk = "project_id",
+     .rel_table = "project",
+     .rel_display = "name"},
+    {.name = "name",
+     .type = COL_TEXT,
+     .flags = COL_RW | COL_REQUIRED | COL_UNIQUE,
+     .label = "Image",
+     .description = "repository/name:tag",
+     .max_len = 500,
+     .min_len = 1,
      .regex = "^[^ ]+$"},
-    {.name = "describe", .type = COL_TEXT, .flags = COL_RW, .label = "Description",
+    {.name = "describe",
+     .type = COL_TEXT,
+     .flags = COL_RW,
+     .label = "Description",
      .max_len = 1000},
-    {.name = "repository", .type = COL_REL,
+    {.name = "repository",
+     .type = COL_REL,
      .flags = COL_LIST | COL_SHOW | COL_ADD | COL_EDIT | COL_SEARCH | COL_NULLABLE,
-     .label = "Registry", .fk = "repository_id", .rel_table = "repository", .rel_display = "name"},
-    {.name = "entrypoint", .type = COL_TEXT, .flags = COL_SHOW | COL_ADD | COL_EDIT,
-     .label = "Entrypoint", .max_len = 1000},
-    {.name = "dockerfile", .type = COL_TEXT, .flags = COL_SHOW | COL_ADD | COL_EDIT | COL_TEXTAREA,
-     .label = "Dockerfile", .max_len = 100000},
-    {.name = "gitpath", .type = COL_TEXT, .flags = COL_SHOW | COL_ADD | COL_EDIT,
-     .label = "Source", .max_len = 500},
+     .label = "Registry",
+     .fk = "repository_id",
+     .rel_table = "repository",
+     .rel_display = "name"},
+    {.name = "entrypoint",
+     .type = COL_TEXT,
+     .flags = COL_SHOW | COL_ADD | COL_EDIT,
+     .label = "Entrypoint",
+     .max_len = 1000},
+    {.name = "dockerfile",
+     .type = COL_TEXT,
+     .flags = COL_SHOW | COL_ADD | COL_EDIT | COL_TEXTAREA,
+     .label = "Dockerfile",
+     .max_len = 100000},
+    {.name = "gitpath",
+     .type = COL_TEXT,
+     .flags = COL_SHOW | COL_ADD | COL_EDIT,
+     .label = "Source",
+     .max_len = 500},
     RES_AUDIT_COLS,
 };
 
@@ -139,39 +180,50 @@ static json_object *slot_json(struct ctx *cx, struct write *w, const char *col)
     return v && *v ? js_parse(cx->arena, *v, strlen(*v), &msg) : NULL;
 }
 
-/* The stored value of one JSON column of the row being updated. */
+/* The stored value of one JSON column of the row being updated; NULL when not visible. */
 static json_object *stored_json(struct ctx *cx, struct write *w, const char *col)
 {
     const char *row, *msg;
     json_object *o;
 
-    if (w->is_add || crud_fetch(cx, w->res, w->id, false, &row) || !row)
+    if (w->is_add || crud_fetch(cx, w->res, w->id, true, &row) || !row)
         return NULL;
     o = js_parse(cx->arena, row, strlen(row), &msg);
     return js_get(o, col);
 }
 
+static bool empty_object(json_object *o)
+{
+    return !o || (json_object_is_type(o, json_type_object) && !json_object_object_length(o));
+}
+
 static enum err template_pre_write(struct ctx *cx, struct write *w)
 {
     json_object *args = slot_json(cx, w, "args"), *demo = slot_json(cx, w, "demo"), *ok;
-    const char **env = write_slot(w, "env"), *err;
+    const char **env = write_slot(w, "env"), *err, *row;
     struct env_var *vars;
     size_t n;
     enum err e;
 
+    /* An update of a template the caller cannot see: say nothing about it (404 follows). */
+    if (!w->is_add && (crud_fetch(cx, w->res, w->id, true, &row) || !row))
+        return ERR_OK;
     if ((e = check_category(cx, w)))
         return e;
     if (args && (err = argschema_check(cx->arena, args)))
         return resp_error(cx, ERR_UNPROCESSABLE, "%s", err);
     if (env && *env && render_env_lines(cx->arena, *env, "env", &vars, &n, &err))
         return resp_error(cx, ERR_UNPROCESSABLE, "%s", err);
-    /* The demo must be a valid set of arguments for the schema (new or stored). */
-    if (demo || args) {
+    /* A non-empty demo must be valid arguments of the schema, whichever of the two changed;
+     * an empty demo means "no example". */
+    if (args || demo) {
         if (!args)
             args = stored_json(cx, w, "args");
         if (!demo)
             demo = stored_json(cx, w, "demo");
-        if (args && demo && !(ok = argschema_apply(cx->arena, args, demo, &err)))
+        if (!args)
+            args = js_own(cx->arena, json_object_new_object());
+        if (!empty_object(demo) && !(ok = argschema_apply(cx->arena, args, demo, &err)))
             return resp_error(cx, ERR_UNPROCESSABLE, "demo.%s", err);
     }
     return ERR_OK;
@@ -224,43 +276,96 @@ static const char *const versions[] = {"Release", "Alpha", NULL};
 
 static const struct column template_cols[] = {
     RES_ID_COL,
-    {.name = "project", .type = COL_REL,
+    {.name = "project",
+     .type = COL_REL,
      .flags = COL_LIST | COL_SHOW | COL_ADD | COL_EDIT | COL_SEARCH | COL_ORDER | COL_NULLABLE,
-     .label = "Category", .fk = "project_id", .rel_table = "project", .rel_display = "name"},
-    {.name = "name", .type = COL_TEXT, .flags = COL_RW | COL_REQUIRED | COL_UNIQUE,
-     .label = "Name", .max_len = 100, .min_len = 1},
-    {.name = "version", .type = COL_ENUM, .flags = COL_RW, .label = "Version",
+     .label = "Category",
+     .fk = "project_id",
+     .rel_table = "project",
+     .rel_display = "name"},
+    {.name = "name",
+     .type = COL_TEXT,
+     .flags = COL_RW | COL_REQUIRED | COL_UNIQUE,
+     .label = "Name",
+     .max_len = 100,
+     .min_len = 1},
+    {.name = "version",
+     .type = COL_ENUM,
+     .flags = COL_RW,
+     .label = "Version",
      .description = "Alpha templates are visible to admins and their author only",
-     .choices = versions, .def = "Release"},
-    {.name = "images", .type = COL_REL,
+     .choices = versions,
+     .def = "Release"},
+    {.name = "images",
+     .type = COL_REL,
      .flags = COL_LIST | COL_SHOW | COL_ADD | COL_EDIT | COL_SEARCH | COL_NULLABLE,
-     .label = "Image", .description = "empty: the template runs on the host", .fk = "images_id",
-     .rel_table = "images", .rel_display = "name"},
-    {.name = "describe", .type = COL_TEXT, .flags = COL_RW, .label = "Description",
+     .label = "Image",
+     .description = "empty: the template runs on the host",
+     .fk = "images_id",
+     .rel_table = "images",
+     .rel_display = "name"},
+    {.name = "describe",
+     .type = COL_TEXT,
+     .flags = COL_RW,
+     .label = "Description",
      .max_len = 1000},
-    {.name = "workdir", .type = COL_TEXT, .flags = COL_SHOW | COL_ADD | COL_EDIT,
-     .label = "Working directory", .max_len = 500},
-    {.name = "entrypoint", .type = COL_TEXT, .flags = COL_SHOW | COL_ADD | COL_EDIT,
-     .label = "Entrypoint", .description = "the command; the task's arguments follow it as flags",
+    {.name = "workdir",
+     .type = COL_TEXT,
+     .flags = COL_SHOW | COL_ADD | COL_EDIT,
+     .label = "Working directory",
+     .max_len = 500},
+    {.name = "entrypoint",
+     .type = COL_TEXT,
+     .flags = COL_SHOW | COL_ADD | COL_EDIT,
+     .label = "Entrypoint",
+     .description = "the command; the task's arguments follow it as flags",
      .max_len = 1000},
-    {.name = "args", .type = COL_JSON, .flags = COL_SHOW | COL_ADD | COL_EDIT,
-     .label = "Arguments", .description = "schema: {group: {--arg: {type, label, require, "
-                                          "choice, range, default, describe, editable}}}",
+    {.name = "args",
+     .type = COL_JSON,
+     .flags = COL_SHOW | COL_ADD | COL_EDIT,
+     .label = "Arguments",
+     .description = "schema: {group: {--arg: {type, label, require, "
+                    "choice, range, default, describe, editable}}}",
      .def = "{}"},
-    {.name = "env", .type = COL_TEXT, .flags = COL_SHOW | COL_ADD | COL_EDIT | COL_TEXTAREA,
-     .label = "Environment", .description = "KEY=value lines", .max_len = 20000},
-    {.name = "volume_mount", .type = COL_TEXT, .flags = COL_SHOW | COL_ADD | COL_EDIT,
-     .label = "Volumes", .description = "name(type):/path, comma separated", .max_len = 2000},
-    {.name = "privileged", .type = COL_BOOL, .flags = COL_SHOW | COL_ADD | COL_EDIT,
-     .label = "Privileged", .def = "false"},
-    {.name = "accounts", .type = COL_TEXT, .flags = COL_SHOW | COL_ADD | COL_EDIT,
-     .label = "Service account", .max_len = 100},
-    {.name = "host_aliases", .type = COL_TEXT, .flags = COL_SHOW | COL_ADD | COL_EDIT | COL_TEXTAREA,
-     .label = "Host aliases", .description = "'ip host' lines", .max_len = 5000},
-    {.name = "demo", .type = COL_JSON, .flags = COL_SHOW | COL_ADD | COL_EDIT,
-     .label = "Example arguments", .def = "{}"},
-    {.name = "expand", .type = COL_JSON, .flags = COL_SHOW | COL_ADD | COL_EDIT,
-     .label = "Extra", .description = "index (palette order), help_url", .def = "{}"},
+    {.name = "env",
+     .type = COL_TEXT,
+     .flags = COL_SHOW | COL_ADD | COL_EDIT | COL_TEXTAREA,
+     .label = "Environment",
+     .description = "KEY=value lines",
+     .max_len = 20000},
+    {.name = "volume_mount",
+     .type = COL_TEXT,
+     .flags = COL_SHOW | COL_ADD | COL_EDIT,
+     .label = "Volumes",
+     .description = "name(type):/path, comma separated",
+     .max_len = 2000},
+    {.name = "privileged",
+     .type = COL_BOOL,
+     .flags = COL_SHOW | COL_ADD | COL_EDIT,
+     .label = "Privileged",
+     .def = "false"},
+    {.name = "accounts",
+     .type = COL_TEXT,
+     .flags = COL_SHOW | COL_ADD | COL_EDIT,
+     .label = "Service account",
+     .max_len = 100},
+    {.name = "host_aliases",
+     .type = COL_TEXT,
+     .flags = COL_SHOW | COL_ADD | COL_EDIT | COL_TEXTAREA,
+     .label = "Host aliases",
+     .description = "'ip host' lines",
+     .max_len = 5000},
+    {.name = "demo",
+     .type = COL_JSON,
+     .flags = COL_SHOW | COL_ADD | COL_EDIT,
+     .label = "Example arguments",
+     .def = "{}"},
+    {.name = "expand",
+     .type = COL_JSON,
+     .flags = COL_SHOW | COL_ADD | COL_EDIT,
+     .label = "Extra",
+     .description = "index (palette order), help_url",
+     .def = "{}"},
     RES_AUDIT_COLS,
 };
 

@@ -990,7 +990,7 @@ static void cast_per_type(void **state)
     } cases[] = {
         {COL_INT, "bigint"},   {COL_REL, "bigint"},   {COL_M2M, "bigint"},
         {COL_FLOAT, "float8"}, {COL_BOOL, "boolean"}, {COL_TIME, "timestamptz"},
-        {COL_JSON, "jsonb"},   {COL_TEXT, "text"},    {COL_ENUM, "text"},
+        {COL_JSON, "json"},    {COL_TEXT, "text"},    {COL_ENUM, "text"},
     };
     (void)state;
 
