@@ -19,7 +19,7 @@ PACKAGES=(
     libjwt-dev libcmocka-dev libcrypt-dev
     postgresql postgresql-contrib redis-server nginx
     wrk docker-compose curl cppcheck clang-format
-    util-linux procps ca-certificates
+    util-linux procps ca-certificates tzdata bubblewrap
 )
 
 missing=()

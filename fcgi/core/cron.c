@@ -129,8 +129,8 @@ static void describe(const char *s, size_t n, size_t i, char *out, size_t outlen
 }
 
 /* One element of a list: `*`, `n`, `a-b`, each optionally with `/step`. */
-static bool parse_element(const struct field *f, const char *s, size_t n, uint64_t *bits,
-                          char *err, size_t errlen)
+static bool parse_element(const struct field *f, const char *s, size_t n, uint64_t *bits, char *err,
+                          size_t errlen)
 {
     int q = (int)(n > QUOTE_MAX ? QUOTE_MAX : n);
     size_t i = 0;
@@ -420,33 +420,26 @@ static void zone_change_near(struct zone *z, int64_t t, struct change *ch)
 }
 
 /*
- * The instants at which the wall clock reads w: *first is its first
- * occurrence, or, when w falls into a gap, the first instant after the gap;
- * *second is its second occurrence in a repeated hour, else NO_CHANGE.
+ * The first instant at which the wall clock reads w or, when w falls into a
+ * gap, the first instant after the gap.  (Second occurrences are next_fire's
+ * business: only the repeated hour next to `after` matters for them.)
  */
-static void zone_resolve(struct zone *z, int64_t w, int64_t *first, int64_t *second)
+static int64_t zone_first(struct zone *z, int64_t w)
 {
     struct change ch;
     int64_t a, b;
 
     /* w - offset(w) is within one offset change of w's real instants: close enough to look. */
     zone_change_near(z, w - zone_off(z, w), &ch);
-    *second = NO_CHANGE;
-    if (ch.at == NO_CHANGE) {
-        *first = w - ch.before;
-        return;
-    }
+    if (ch.at == NO_CHANGE)
+        return w - ch.before;
     a = w - ch.before; /* an instant only if it is before the change */
     b = w - ch.after;  /* an instant only if it is after it */
-    if (a < ch.at) {
-        *first = a;
-        if (b >= ch.at)
-            *second = b;
-    } else if (b >= ch.at) {
-        *first = b;
-    } else {
-        *first = ch.at;
-    }
+    if (a < ch.at)
+        return a;
+    if (b >= ch.at)
+        return b;
+    return ch.at;
 }
 
 /* ---- calendar --------------------------------------------------------------------------- */
@@ -542,7 +535,7 @@ static int64_t next_match(const struct cron_expr *c, int64_t from, int64_t limit
             mi = 0;
             continue;
         }
-    next_day:
+next_day:
         days++;
         if (++d > days_in_month(y, mo)) {
             d = 1;
@@ -561,7 +554,7 @@ static int64_t next_fire(struct zone *z, const struct cron_expr *c, int64_t afte
 {
     const int64_t horizon = (int64_t)CRON_HORIZON_DAYS * 86400;
     struct change ch;
-    int64_t seen, limit, w, first, second, best = -1;
+    int64_t seen, limit, w, first, best = -1;
     bool fell_back;
 
     if (after < 0 || after > CRON_TIME_MAX)
@@ -581,7 +574,7 @@ static int64_t next_fire(struct zone *z, const struct cron_expr *c, int64_t afte
     w = next_match(c, seen + 1, limit);
     /* Guards the 72-hour assumption in cron.h: a first occurrence is never in the past. */
     for (int tries = 0; w >= 0 && tries < 64; tries++) {
-        zone_resolve(z, w, &first, &second);
+        first = zone_first(z, w);
         if (first > after) {
             best = first;
             break;
@@ -593,7 +586,8 @@ static int64_t next_fire(struct zone *z, const struct cron_expr *c, int64_t afte
      * them, and only the repeated hour next to `after` can hold one earlier
      * than `best` — a later repeated hour comes after its own first pass.
      */
-    if (fell_back && (c->hour & 0xffffff) == 0xffffff && ch.at + (ch.before - ch.after) > after + 1) {
+    if (fell_back && (c->hour & 0xffffff) == 0xffffff &&
+        ch.at + (ch.before - ch.after) > after + 1) {
         int64_t from = ch.at > after + 1 ? ch.at : after + 1;
         /* Second-pass instants are [ch.at, ch.at + before - after); wall = instant + after. */
         w = next_match(c, from + ch.after, ch.at + ch.before - 1);
@@ -615,8 +609,7 @@ int64_t cron_next(const struct cron_expr *c, const char *tz, int64_t after)
     return t;
 }
 
-size_t cron_next_n(const struct cron_expr *c, const char *tz, int64_t after, int64_t *out,
-                   size_t n)
+size_t cron_next_n(const struct cron_expr *c, const char *tz, int64_t after, int64_t *out, size_t n)
 {
     struct zone z;
     size_t k = 0;

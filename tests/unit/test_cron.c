@@ -157,7 +157,7 @@ static void check_seq(const char *expr, const char *tz, const char *after, const
     for (size_t i = 0; i < n; i++)
         assert_int_equal(got[i], utc(want[i]));
 }
-#define SEQ(expr, tz, after, ...)                                    \
+#define SEQ(expr, tz, after, ...)                                  \
     check_seq(expr, tz, after, (const char *const[]){__VA_ARGS__}, \
               ARRAY_LEN(((const char *const[]){__VA_ARGS__})))
 
@@ -269,7 +269,8 @@ static void t_parse_macros(void **state)
     struct cron_expr c;
     (void)state;
 
-    /* Vixie's table: yearly 0 0 1 1 *, monthly 0 0 1 * *, weekly 0 0 * * 0, daily 0 0 * * *, hourly 0 * * * * */
+    /* Vixie's table: yearly 0 0 1 1 *, monthly 0 0 1 * *, weekly 0 0 * * 0, daily 0 0 * * *, hourly
+     * 0 * * * * */
     for (size_t i = 0; i < ARRAY_LEN(yearly); i++) {
         check_fields(yearly[i], BITS(0), BITS(0), BITS(1), BITS(1), span(0, 6));
         c = parse_ok(yearly[i]);
@@ -428,21 +429,19 @@ static void t_next_month_ends(void **state)
     /* Daily at noon from Jan 31: the next day is Feb 1. */
     SEQ("0 12 * * *", NULL, "2024-01-31T12:00:00Z", "2024-02-01T12:00:00Z");
     /* The 31st: February, April, June have none, so Jan 31 -> Mar 31 -> May 31 -> Jul 31. */
-    SEQ("0 0 31 * *", NULL, "2024-01-31T00:00:00Z", "2024-03-31T00:00:00Z",
-        "2024-05-31T00:00:00Z", "2024-07-31T00:00:00Z", "2024-08-31T00:00:00Z");
+    SEQ("0 0 31 * *", NULL, "2024-01-31T00:00:00Z", "2024-03-31T00:00:00Z", "2024-05-31T00:00:00Z",
+        "2024-07-31T00:00:00Z", "2024-08-31T00:00:00Z");
     /* The 30th skips only February (2024 is a leap year: Feb has 29 days). */
     SEQ("0 6 30 * *", NULL, "2024-01-30T06:00:00Z", "2024-03-30T06:00:00Z");
     /* Once a year. */
-    SEQ("0 0 1 1 *", NULL, "2024-06-01T00:00:00Z", "2025-01-01T00:00:00Z",
-        "2026-01-01T00:00:00Z");
+    SEQ("0 0 1 1 *", NULL, "2024-06-01T00:00:00Z", "2025-01-01T00:00:00Z", "2026-01-01T00:00:00Z");
 }
 
 static void t_next_leap_day(void **state)
 {
     (void)state;
     /* 2027 is not a leap year, 2028 is (divisible by 4, not by 100). */
-    SEQ("0 0 29 2 *", NULL, "2027-03-01T00:00:00Z", "2028-02-29T00:00:00Z",
-        "2032-02-29T00:00:00Z");
+    SEQ("0 0 29 2 *", NULL, "2027-03-01T00:00:00Z", "2028-02-29T00:00:00Z", "2032-02-29T00:00:00Z");
     SEQ("0 0 29 2 *", NULL, "2024-02-29T00:00:00Z", "2028-02-29T00:00:00Z");
     /* 2000 was a leap year (divisible by 400). */
     SEQ("0 0 29 feb *", NULL, "1999-01-01T00:00:00Z", "2000-02-29T00:00:00Z");
@@ -470,8 +469,7 @@ static void t_next_dom_dow_or(void **state)
         "2024-10-04T00:00:00Z", "2024-10-11T00:00:00Z", "2024-10-13T00:00:00Z",
         "2024-10-18T00:00:00Z");
     /* One side `*`: AND, i.e. just the other side. */
-    SEQ("0 0 13 * *", NULL, "2024-09-01T00:00:00Z", "2024-09-13T00:00:00Z",
-        "2024-10-13T00:00:00Z");
+    SEQ("0 0 13 * *", NULL, "2024-09-01T00:00:00Z", "2024-09-13T00:00:00Z", "2024-10-13T00:00:00Z");
     SEQ("0 0 * * fri", NULL, "2024-09-01T00:00:00Z", "2024-09-06T00:00:00Z",
         "2024-09-13T00:00:00Z");
     /* `*` + `/2` restricts (odd days), so OR: 3, 5, 6 (Friday), 7. */
@@ -629,7 +627,8 @@ static void t_dst_other_shapes(void **state)
     /* Havana skips midnight on Mar 10: daily 00:00 fires at 01:00 CDT = 05:00Z. */
     SEQ("0 0 * * *", "America/Havana", "2024-03-09T12:00:00Z", "2024-03-10T05:00:00Z",
         "2024-03-11T04:00:00Z");
-    /* Lord Howe moves 30 min (02:00 +10:30 -> 02:30 +11 on Oct 6): 02:15 fires at 02:30 = 15:30Z. */
+    /* Lord Howe moves 30 min (02:00 +10:30 -> 02:30 +11 on Oct 6): 02:15 fires at 02:30 = 15:30Z.
+     */
     SEQ("15 2 * * *", "Australia/Lord_Howe", "2024-10-05T00:00:00Z", "2024-10-05T15:30:00Z",
         "2024-10-06T15:15:00Z");
 }
@@ -637,14 +636,34 @@ static void t_dst_other_shapes(void **state)
 static void t_tz_valid(void **state)
 {
     static const char *const good[] = {
-        "UTC", "Asia/Shanghai", "Europe/Berlin", "America/New_York",
-        "America/Argentina/Buenos_Aires", "Etc/GMT+5", "America/Port-au-Prince",
+        "UTC",
+        "Asia/Shanghai",
+        "Europe/Berlin",
+        "America/New_York",
+        "America/Argentina/Buenos_Aires",
+        "Etc/GMT+5",
+        "America/Port-au-Prince",
     };
     static const char *const bad[] = {
-        "Mars/Olympus", "../etc/passwd", "/etc/passwd", "Europe/../Europe/Berlin",
-        "Europe/./Berlin", "Europe//Berlin", "Europe/Berlin/", "/Europe/Berlin", "Europe",
-        "europe/berlin", "zone.tab", "tzdata.zi", "localtime", "right/UTC",
-        "CET-1CEST,M3.5.0,M10.5.0/3", "UTC+8", " UTC", "Europe/Berlin\n", ":Europe/Berlin",
+        "Mars/Olympus",
+        "../etc/passwd",
+        "/etc/passwd",
+        "Europe/../Europe/Berlin",
+        "Europe/./Berlin",
+        "Europe//Berlin",
+        "Europe/Berlin/",
+        "/Europe/Berlin",
+        "Europe",
+        "europe/berlin",
+        "zone.tab",
+        "tzdata.zi",
+        "localtime",
+        "right/UTC",
+        "CET-1CEST,M3.5.0,M10.5.0/3",
+        "UTC+8",
+        " UTC",
+        "Europe/Berlin\n",
+        ":Europe/Berlin",
         "Asia/Shanghai Asia/Shanghai",
         "Aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/Berlin",
     };
@@ -743,8 +762,8 @@ static void t_next_n_preview(void **state)
  *     a zone file on every switch, some 10-40 us, more than the search.
  */
 static const char *const speed_exprs[] = {
-    "*/5 * * * *", "30 2 * * *", "0 0 13 * fri", "0 0 29 2 *",
-    "0 9 * jul mon", "@hourly",  "0 0 1 1 *",    "0 0 30 2 *",
+    "*/5 * * * *",   "30 2 * * *", "0 0 13 * fri", "0 0 29 2 *",
+    "0 9 * jul mon", "@hourly",    "0 0 1 1 *",    "0 0 30 2 *",
 };
 
 /* Runs `calls` calls asking for `per_call` fire times each; returns microseconds. */
