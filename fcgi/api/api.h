@@ -27,6 +27,9 @@ enum err auth_logout_page(struct ctx *cx);
 void metrics_init(void);
 void metrics_observe(int route, int status, int64_t micros);
 void metrics_worker_restart(void);
+/* Bumped by every write to auth data in this cube-api; read before trusting an auth cache. */
+uint64_t metrics_auth_gen(void);
+void metrics_auth_gen_bump(void);
 enum err metrics_render(struct ctx *cx);
 
 #endif

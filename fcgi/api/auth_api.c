@@ -48,16 +48,28 @@ static struct cached_user user_cache[CACHE_N];
 static struct cached_token token_cache[CACHE_N];
 static struct cached_jwt jwt_cache[CACHE_N];
 
-/* The auth generation for this request: -1 (cache nothing) when Redis cannot say. */
+/* The auth generation for this request, -1 (cache nothing) when it cannot be known.  Writes
+ * through this cube-api bump a counter in shared memory that every worker reads for free;
+ * writes through another cube-api (several replicas) bump "cube:authgen" in Redis, which a
+ * worker reads at most once a second: that is the longest such a change takes to bite. */
 static int64_t auth_generation(struct ctx *cx)
 {
+    static int64_t redis_gen = -1, checked_us;
+    int64_t now = clock_mono_us(), n = 0;
     char *v = NULL;
-    int64_t n = 0;
-    if (cfg.auth_cache_ttl <= 0 || kv_get(cx->kv, cx->arena, "cube:authgen", &v))
+
+    if (cfg.auth_cache_ttl <= 0)
         return -1;
-    if (v && !parse_i64(v, 0, INT64_MAX, &n))
+    if (redis_gen < 0 || now - checked_us > 1000000) {
+        checked_us = now;
+        if (kv_get(cx->kv, cx->arena, "cube:authgen", &v) || (v && !parse_i64(v, 0, INT64_MAX, &n)))
+            redis_gen = -1;
+        else
+            redis_gen = n;
+    }
+    if (redis_gen < 0)
         return -1;
-    return n;
+    return (int64_t)((uint64_t)redis_gen << 32 ^ metrics_auth_gen());
 }
 
 static enum err verify_jwt(struct ctx *cx, const char *tok, int64_t *uid, const char **name)

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "api/api.h"
 #include "api/crud.h"
 #include "api/sql.h"
 #include "core/cfg.h"
@@ -70,8 +71,11 @@ void crud_changed(struct ctx *cx, const struct resource *res)
     int64_t n;
     if (kv_incr(cx->kv, GEN_KEY, &n))
         log_warn("count cache generation not bumped (redis unavailable)");
-    if ((res->flags & RES_AUTH_DATA) && kv_incr(cx->kv, AUTH_GEN_KEY, &n))
-        log_warn("auth cache generation not bumped (redis unavailable)");
+    if (res->flags & RES_AUTH_DATA) {
+        metrics_auth_gen_bump();
+        if (kv_incr(cx->kv, AUTH_GEN_KEY, &n))
+            log_warn("auth cache generation not bumped in redis (unavailable)");
+    }
 }
 
 /* Maps a database column named in an error back to the API's field name. */

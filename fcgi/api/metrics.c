@@ -1,7 +1,9 @@
 /*
- * metrics.c — Prometheus counters shared by every worker.  The master maps
- * one anonymous shared page set before forking; workers add with atomic
- * increments, so a scrape sees the whole pool whichever worker answers it.
+ * metrics.c — counters shared by every worker: the Prometheus metrics and the
+ * auth-cache generation.  The master maps one anonymous shared region before
+ * forking; workers add with atomic increments, so a scrape sees the whole pool
+ * whichever worker answers it, and a write that changes auth data in one
+ * worker invalidates the auth caches of all of them at once.
  */
 #include <stdio.h>
 #include <string.h>
@@ -27,6 +29,7 @@ struct shared {
     uint64_t sum_us, count;
     uint64_t worker_restarts;
     uint64_t db_errors;
+    uint64_t auth_gen;
 };
 
 static struct shared *shm;
@@ -76,6 +79,17 @@ void metrics_observe(int route, int status, int64_t micros)
         add(&shm->db_errors, db_error_count - db_errors_seen);
         db_errors_seen = db_error_count;
     }
+}
+
+uint64_t metrics_auth_gen(void)
+{
+    return shm ? load(&shm->auth_gen) : 0;
+}
+
+void metrics_auth_gen_bump(void)
+{
+    if (shm)
+        add(&shm->auth_gen, 1);
 }
 
 void metrics_worker_restart(void)

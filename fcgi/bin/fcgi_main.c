@@ -177,19 +177,18 @@ static NORETURN void worker_main(void)
         die("FCGX_InitRequest failed");
 
     while (!got_term) {
-        struct pollfd pf[2] = {{listen_fd, POLLIN, 0}, {sig_pipe[0], POLLIN, 0}};
         struct ctx cx;
         int64_t t0;
 
-        if (poll(pf, 2, -1) < 0 && errno != EINTR)
-            die("poll: %s", strerror(errno));
-        if (got_term || pf[1].revents)
-            break;
-        if (!(pf[0].revents & POLLIN))
+        /* Accept first: under load a connection is usually waiting, and the poll() would be
+         * one more system call per request.  The socket is non-blocking, so when another
+         * worker took the connection (or none is there) this fails at once and we wait. */
+        if (FCGX_Accept_r(&rq) < 0) {
+            struct pollfd pf[2] = {{listen_fd, POLLIN, 0}, {sig_pipe[0], POLLIN, 0}};
+            if (poll(pf, 2, -1) < 0 && errno != EINTR)
+                die("poll: %s", strerror(errno));
             continue;
-        /* Another worker may have taken the connection: the non-blocking accept fails. */
-        if (FCGX_Accept_r(&rq) < 0)
-            continue;
+        }
         t0 = clock_mono_us();
         ctx_init(&cx, &arena, db, kv);
         cx.req.method = param(&rq, &arena, "REQUEST_METHOD");
