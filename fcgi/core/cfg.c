@@ -49,7 +49,7 @@ static const struct cfg_var cfg_vars[] = {
     {"CUBE_LOGIN_WINDOW", CFG_INT, &cfg.login_window, "300", 1, 86400, 0,
      "login throttle window in seconds"},
     {"CUBE_AUTH_CACHE_TTL", CFG_INT, &cfg.auth_cache_ttl, "5", 0, 3600, 0,
-     "seconds a worker may reuse a looked-up user or API token (role and revocation delay)"},
+     "seconds a worker may reuse a looked-up user or API token (writes to them empty it)"},
     {"CUBE_COUNT_CACHE_TTL", CFG_INT, &cfg.count_cache_ttl, "30", 0, 86400, 0,
      "seconds a list count may be served from Redis (writes invalidate it at once)"},
     {"CUBE_DB_TIMEOUT_MS", CFG_INT, &cfg.db_timeout_ms, "10000", 0, 3600000, 0,
