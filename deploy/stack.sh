@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Cube's private stack: PostgreSQL, Redis, cube-api and nginx under $CUBE_VAR.
+# Cube's private stack: PostgreSQL, Redis, cube-api, nginx, and cube-scheduler and cube-watcher
+# (when they are built) under $CUBE_VAR.
 #
 #   deploy/stack.sh start | stop | status | restart
 #
@@ -196,6 +197,7 @@ build_cube_env() {
         [CUBE_PIDFILE]="$RUN/cube-api.pid"
         [CUBE_SQL_DIR]="$ROOT/sql"
         [CUBE_AUTO_REGISTER]=1
+        [CUBE_EXEC_DIR]="$VAR/attempts"
     )
     local k
     for k in "${!SECRET[@]}"; do
@@ -253,24 +255,25 @@ ensure_reachable() {
 prepare_dirs() {
     mkdir -p "$VAR"
     local d
-    for d in pg redis run log nginx nginx/tmp; do
+    for d in pg redis run log nginx nginx/tmp attempts; do
         mkdir -p "$VAR/$d"
     done
     chmod 700 "$PGDATA"
     chmod 750 "$RUN"
     if ((EUID == 0)); then
         # $CUBE_VAR itself, secrets.env and cube.env stay root's; the daemons own the rest.
-        chown cube:cube "$VAR"/{pg,redis,run,log,nginx,nginx/tmp}
+        chown cube:cube "$VAR"/{pg,redis,run,log,nginx,nginx/tmp,attempts}
         if [[ -e $PGDATA/PG_VERSION && $(stat -c %u "$PGDATA/PG_VERSION") != "$RUN_UID" ]]; then
             say "note: $(show "$VAR") was created by another user; giving it to cube"
-            chown -R cube:cube "$VAR"/{pg,redis,run,log,nginx}
+            chown -R cube:cube "$VAR"/{pg,redis,run,log,nginx,attempts}
         fi
     elif [[ -e $PGDATA/PG_VERSION && $(stat -c %u "$PGDATA/PG_VERSION") != "$RUN_UID" ]]; then
         die "$(show "$VAR") belongs to another user (a root run?): use sudo or another CUBE_VAR"
     fi
     ensure_reachable "$VAR" "$ROOT/sql" "$ROOT/frontend" "$BUILD/bin"
     local f
-    for f in cube-api.log postgres.log redis.log nginx-error.log nginx-access.log; do
+    for f in cube-api.log cube-scheduler.log cube-watcher.log postgres.log redis.log \
+        nginx-error.log nginx-access.log; do
         [[ -e $LOG/$f ]] || as_user touch "$LOG/$f"
     done
     # Unix socket paths are limited to 107 bytes.
@@ -449,6 +452,53 @@ start_api() {
 
 stop_api() { stop_pid cube-api "$(api_pidfile)" cube-api TERM 10; }
 
+# --- cube-scheduler and cube-watcher ---------------------------------------------------------
+# Started when built. Each attempt runs under cube-shim in a session of its own, so stopping or
+# restarting these daemons never touches a running task; the next one adopts it.
+
+SCHED_DAEMONS=(cube-scheduler cube-watcher)
+
+start_daemon() {
+    local name=$1 pidfile=$RUN/$1.pid
+    [[ -x $BUILD/bin/$name ]] || return 0
+    if proc_alive "$(pid_from "$pidfile")" "$name"; then
+        say "$name: running, restarting it"
+        stop_pid "$name" "$pidfile" "$name" TERM 10
+    fi
+    # shellcheck disable=SC2016 # expanded by that sh
+    as_user setsid -f sh -c 'echo $$ >"$0"; exec "$@"' "$pidfile" \
+        env -i "${ENVV[@]}" "$BUILD/bin/$name" </dev/null >>"$LOG/$name.log" 2>&1
+    local i pid=""
+    for ((i = 0; i < 50; i++)); do
+        pid=$(pid_from "$pidfile")
+        [[ -n $pid ]] && break
+        sleep 0.1
+    done
+    # One that exits at once (bad configuration, no database) does so within a moment.
+    sleep 0.3
+    if ! proc_alive "$pid" "$name"; then
+        tail_logs "$LOG/$name.log"
+        die "$name exited at start (see $(show "$LOG/$name.log"))"
+    fi
+    say "$name: started (pid $pid)"
+}
+
+start_sched() {
+    local d
+    for d in "${SCHED_DAEMONS[@]}"; do
+        start_daemon "$d"
+    done
+}
+
+stop_sched() {
+    local d
+    for d in "${SCHED_DAEMONS[@]}"; do
+        if [[ -x $BUILD/bin/$d || -e $RUN/$d.pid ]]; then
+            stop_pid "$d" "$RUN/$d.pid" "$d" TERM 10
+        fi
+    done
+}
+
 # --- nginx -----------------------------------------------------------------------------------
 
 nginx_cmd() { as_user nginx -p "$VAR/nginx" -c nginx.conf -e "$LOG/nginx-error.log" "$@"; }
@@ -508,6 +558,7 @@ cmd_start() {
     run_cube db upgrade || die "cube db upgrade failed"
     run_cube seed || die "cube seed failed"
     start_api
+    start_sched
     start_nginx
     wait_health
     cat <<EOF
@@ -516,13 +567,15 @@ Cube is running.
   frontend  $URL/frontend/
   API       $URL/api/
   login     admin / ${CENV[CUBE_ADMIN_PASSWORD]}
-  logs      $(show "$LOG")/  (cube-api.log, nginx-error.log, nginx-access.log, postgres.log, redis.log)
+  logs      $(show "$LOG")/  (cube-api.log, cube-scheduler.log, cube-watcher.log, nginx-error.log,
+            nginx-access.log, postgres.log, redis.log)
   env       $(show "$CUBE_ENV_FILE")
 EOF
 }
 
 cmd_stop() {
     stop_nginx
+    stop_sched
     stop_api
     stop_redis
     stop_pg
@@ -553,6 +606,17 @@ cmd_status() {
         echo "cube-api  stopped"
         rc=1
     fi
+    local d
+    for d in "${SCHED_DAEMONS[@]}"; do
+        [[ -x $BUILD/bin/$d ]] || continue
+        pid=$(pid_from "$RUN/$d.pid")
+        if proc_alive "$pid" "$d"; then
+            printf '%-9s running   pid %s\n' "${d#cube-}" "$pid"
+        else
+            printf '%-9s stopped\n' "${d#cube-}"
+            rc=1
+        fi
+    done
     pid=$(pid_from "$RUN/nginx.pid")
     if proc_alive "$pid" nginx; then
         echo "nginx     running   pid $pid  $URL/"
