@@ -82,6 +82,9 @@ $(B)/tests/test_%: $(B)/obj/tests/unit/test_%.o $(B)/libcube.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(PKG_LIBS) -lcmocka -o $@
 
+# The executor's tests start real attempts through the shim.
+$(B)/tests/test_exec_local: | $(B)/bin/cube-shim
+
 $(B)/tests/api_runner: $(B)/obj/tests/api/runner.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(shell pkg-config --libs libcurl json-c) -o $@
