@@ -229,7 +229,7 @@ static enum err run_page(struct ctx *cx, const struct resource *res, struct quer
     list_from(cx, res, q, &p, &from);
 
     *count = NULL;
-    if (with_count && cfg.count_cache_ttl > 0) {
+    if (with_count && cfg.count_cache_ttl > 0 && !(res->flags & RES_LIVE)) {
         /* One round trip: the current generation and "<generation> <count>" if cached. */
         char *got[2];
         const char *keys[2] = {GEN_KEY, NULL};
@@ -677,6 +677,23 @@ static const char *with_extra(struct ctx *cx, const struct write *w, const char 
 
 static enum err insert_row(struct ctx *cx, const struct resource *res, json_object *body,
                            const char **row, int64_t *id);
+
+const char *crud_i64(struct ctx *cx, int64_t v)
+{
+    return arena_printf(cx->arena, "%" PRId64, v);
+}
+
+json_object *crud_parse(struct ctx *cx, const char *text)
+{
+    const char *msg;
+    return text ? js_parse(cx->arena, text, strlen(text), &msg) : NULL;
+}
+
+json_object *write_json(struct ctx *cx, struct write *w, const char *col)
+{
+    const char **v = write_slot(w, col);
+    return v && *v ? crud_parse(cx, *v) : NULL;
+}
 
 const char **write_slot(struct write *w, const char *col)
 {

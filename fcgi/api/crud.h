@@ -34,6 +34,11 @@ enum err crud_fetch(struct ctx *cx, const struct resource *res, int64_t id, bool
 /* After a write that bypassed crud_insert's own bookkeeping, or whose transaction has just
  * committed: invalidates cached counts (and auth caches for auth data). */
 void crud_changed(struct ctx *cx, const struct resource *res);
+/* Helpers for hooks: an id as text, JSON text parsed into the arena (NULL for NULL or
+ * malformed text), and a write's JSON value parsed (NULL when not given). */
+const char *crud_i64(struct ctx *cx, int64_t v);
+json_object *crud_parse(struct ctx *cx, const char *text);
+json_object *write_json(struct ctx *cx, struct write *w, const char *col);
 /* The value slot of a column in a write, NULL when the resource has no such column. */
 const char **write_slot(struct write *w, const char *col);
 

@@ -5,7 +5,8 @@
 #include "api/resource.h"
 
 extern const struct resource res_project, res_project_user, res_users, res_roles, res_userinfo,
-    res_token, res_log, res_repository, res_images, res_job_template, res_pipeline, res_task;
+    res_token, res_log, res_repository, res_images, res_job_template, res_pipeline, res_task,
+    res_workflow, res_runhistory, res_task_instance, res_notification, res_webhook;
 
 /* The audit columns every RES_AUDIT table carries, as read-only columns. */
 #define RES_AUDIT_COLS                                                                 \
@@ -33,10 +34,23 @@ extern const struct resource res_project, res_project_user, res_users, res_roles
         .name = "id", .type = COL_INT, .flags = COL_PK | COL_RO, .label = "ID" \
     }
 
+/* Row-scope predicates over a project id column (see api/resource.h for {uid}). */
+#define MEMBER_OF(col) \
+    col " IN (SELECT m.\"project_id\" FROM \"project_user\" m WHERE m.\"user_id\" = {uid})"
+#define CREATOR_OF(col)                                                                         \
+    col " IN (SELECT m.\"project_id\" FROM \"project_user\" m WHERE m.\"user_id\" = {uid} AND " \
+        "m.\"role\" = 'creator')"
+
 /* Lowercase names with inner dashes: cube-studio's rule for users, projects and pipelines. */
 #define NAME_REGEX "^[a-z][a-z0-9-]*[a-z0-9]$"
 
 /* res_users.c: hashes a "password" value in place (shared by users and userinfo). */
 enum err res_hash_password_hook(struct ctx *cx, struct write *w);
+
+/* res_run.c: routes of pipelines and tasks that start runs. */
+enum err res_pipeline_run(struct ctx *cx, const struct resource *res, int64_t id);
+enum err res_pipeline_backfill(struct ctx *cx, const struct resource *res, int64_t id);
+enum err res_task_run(struct ctx *cx, const struct resource *res, int64_t id);
+enum err res_task_suggestion(struct ctx *cx, const struct resource *res, int64_t id);
 
 #endif

@@ -28,22 +28,7 @@
 #include "res/res.h"
 #include "core/common.h"
 
-#define MEMBER_OF(col) \
-    col " IN (SELECT m.\"project_id\" FROM \"project_user\" m WHERE m.\"user_id\" = {uid})"
-
 /* ---- small helpers ------------------------------------------------------------------------ */
-
-static json_object *parse(struct ctx *cx, const char *text)
-{
-    const char *msg;
-    return text ? js_parse(cx->arena, text, strlen(text), &msg) : NULL;
-}
-
-static json_object *slot_json(struct ctx *cx, struct write *w, const char *col)
-{
-    const char **v = write_slot(w, col);
-    return v && *v ? parse(cx, *v) : NULL;
-}
 
 /* The stored row being updated, as a JSON object; NULL on add, and when the caller cannot
  * see it (validation then says nothing, and the update itself answers 404). */
@@ -52,29 +37,24 @@ static json_object *stored_row(struct ctx *cx, struct write *w)
     const char *row;
     if (w->is_add || crud_fetch(cx, w->res, w->id, true, &row))
         return NULL;
-    return parse(cx, row);
+    return crud_parse(cx, row);
 }
 
 /* A written value if given, else the stored one (as text). */
 static const char *value_or_stored(struct write *w, json_object *stored, const char *col)
 {
-    const char **v = write_slot(w, col);
+    const char **v = write_slot(w, col), *given = v ? *v : NULL;
     json_object *o;
-    if (v && *v)
-        return *v;
+    if (given)
+        return given;
     o = js_get(stored, col);
     return o ? json_object_get_string(o) : NULL;
-}
-
-static const char *i64(struct ctx *cx, int64_t v)
-{
-    return arena_printf(cx->arena, "%" PRId64, v);
 }
 
 /* Names of the tasks of a pipeline (arena). */
 static enum err task_names(struct ctx *cx, int64_t pipeline, const char ***names, size_t *n)
 {
-    const char *p[] = {i64(cx, pipeline)};
+    const char *p[] = {crud_i64(cx, pipeline)};
     struct pg_result *r;
     enum err e = db_query(cx->db, cx->arena,
                           "SELECT \"name\" FROM \"task\" WHERE \"pipeline_id\" = $1::bigint "
@@ -149,7 +129,7 @@ static enum err check_alert_users(struct ctx *cx, const char *v)
 
 static enum err pipeline_pre_write(struct ctx *cx, struct write *w)
 {
-    json_object *stored = stored_row(cx, w), *dag_json = slot_json(cx, w, "dag_json");
+    json_object *stored = stored_row(cx, w), *dag_json = write_json(cx, w, "dag_json");
     const char **cron = write_slot(w, "cron_time"), **tz = write_slot(w, "timezone");
     const char **env = write_slot(w, "global_env"), **alert = write_slot(w, "alert_status");
     const char **users = write_slot(w, "alert_user");
@@ -344,8 +324,8 @@ static enum err export_doc(struct ctx *cx, int64_t id, json_object **out)
         return resp_error(cx, ERR_NOT_FOUND,
                           "not found: the record does not exist or you may "
                           "not see it");
-    pl = parse(cx, row);
-    p[0] = i64(cx, id);
+    pl = crud_parse(cx, row);
+    p[0] = crud_i64(cx, id);
     if ((e = db_query(
              cx->db, cx->arena,
              "SELECT t.\"id\", t.\"name\", j.\"name\", t.\"label\", t.\"args\"::text, "
@@ -373,7 +353,7 @@ static enum err export_doc(struct ctx *cx, int64_t id, json_object **out)
         json_object_object_add(t, "name", js_new_str(db_val(r, i, 1)));
         json_object_object_add(t, "job_template", js_new_str(db_val(r, i, 2)));
         json_object_object_add(t, "label", js_new_str(db_val(r, i, 3)));
-        json_object_object_add(t, "args", json_object_get(parse(cx, db_val(r, i, 4))));
+        json_object_object_add(t, "args", json_object_get(crud_parse(cx, db_val(r, i, 4))));
         json_object_object_add(t, "command", js_new_str(db_val(r, i, 5)));
         json_object_object_add(t, "working_dir", js_new_str(db_val(r, i, 6)));
         json_object_object_add(t, "volume_mount", js_new_str(db_val(r, i, 7)));
@@ -384,7 +364,7 @@ static enum err export_doc(struct ctx *cx, int64_t id, json_object **out)
         json_object_object_add(t, "timeout", json_object_new_int64(db_i64(r, i, 12)));
         json_object_object_add(t, "retry", json_object_new_int64(db_i64(r, i, 13)));
         json_object_object_add(t, "skip", json_object_new_boolean(!strcmp(db_val(r, i, 14), "t")));
-        json_object_object_add(t, "expand", json_object_get(parse(cx, db_val(r, i, 15))));
+        json_object_object_add(t, "expand", json_object_get(crud_parse(cx, db_val(r, i, 15))));
         json_object_array_add(tasks, t);
     }
     json_object_object_add(doc, "tasks", tasks);
@@ -489,7 +469,7 @@ static enum err import_doc(struct ctx *cx, json_object *doc, int64_t project, co
         }
         if (js_get(t, "id"))
             json_object_object_add(idmap, json_object_get_string(js_get(t, "id")),
-                                   json_object_new_string(i64(cx, tid)));
+                                   json_object_new_string(crud_i64(cx, tid)));
     }
     /* Now that the tasks exist, the DAG and the layout can be checked and stored. */
     body = js_own(cx->arena, json_object_new_object());
@@ -508,7 +488,7 @@ static enum err import_doc(struct ctx *cx, json_object *doc, int64_t project, co
             const char *p[3] = {
                 js_str(js_own(cx->arena, dag_to_json(d))),
                 js_str(js_own(cx->arena, remap_expand(js_get(pipe, "expand"), idmap))),
-                i64(cx, pid)};
+                crud_i64(cx, pid)};
             struct pg_result *r;
             if ((e = db_query(cx->db, cx->arena,
                               "UPDATE \"pipeline\" SET \"dag_json\" = $1::jsonb, \"expand\" = "
@@ -585,13 +565,13 @@ static enum err pipeline_copy(struct ctx *cx, const struct resource *res, const 
         if (export_doc(cx, ids[i], &doc) || crud_fetch(cx, &res_pipeline, ids[i], false, &row) ||
             !row)
             goto fail;
-        project = json_object_get_int64(js_get(js_get(parse(cx, row), "project"), "id"));
+        project = json_object_get_int64(js_get(js_get(crud_parse(cx, row), "project"), "id"));
         pipe = js_get(doc, "pipeline");
         base = js_get_str(pipe, "name");
         /* The first free <name>-copy-N. */
         for (int64_t k = 1;; k++) {
             snprintf(name, sizeof(name), "%.40s-copy-%" PRId64, base, k);
-            p[0] = i64(cx, project);
+            p[0] = crud_i64(cx, project);
             p[1] = name;
             if (db_query(cx->db, cx->arena,
                          "SELECT 1 FROM \"pipeline\" WHERE \"project_id\" = $1::bigint AND "
@@ -631,7 +611,7 @@ static enum err pipeline_dag(struct ctx *cx, const struct resource *res, int64_t
         return resp_error(cx, ERR_NOT_FOUND,
                           "not found: the record does not exist or you may "
                           "not see it");
-    pl = parse(cx, row);
+    pl = crud_parse(cx, row);
     if ((e = task_names(cx, id, &names, &n)))
         return e;
     if (!(d = dag_build(cx->arena, js_get(pl, "dag_json"), names, n, &err)))
@@ -659,6 +639,10 @@ static enum err pipeline_dag(struct ctx *cx, const struct resource *res, int64_t
 
 static const struct res_route pipeline_routes[] = {
     {"GET", "{id}/dag", pipeline_dag},
+    {"POST", "{id}/run", res_pipeline_run},
+    {"GET", "run_pipeline/{id}", res_pipeline_run}, /* cube-studio's spelling */
+    {"POST", "run_pipeline/{id}", res_pipeline_run},
+    {"POST", "{id}/backfill", res_pipeline_backfill},
     {"GET", "{id}/export", pipeline_export},
     {"POST", "import", pipeline_import},
 };
@@ -702,7 +686,7 @@ struct task_old {
 /* The template's args schema, if the caller may use the template. */
 static enum err template_schema(struct ctx *cx, const char *tmpl_id, json_object **schema)
 {
-    const char *p[3] = {tmpl_id, i64(cx, cx->user.id), cx->user.admin ? "t" : "f"};
+    const char *p[3] = {tmpl_id, crud_i64(cx, cx->user.id), cx->user.admin ? "t" : "f"};
     struct pg_result *r;
     enum err e = db_query(cx->db, cx->arena,
                           "SELECT \"args\"::text FROM \"job_template\" WHERE \"id\" = $1::bigint "
@@ -713,13 +697,13 @@ static enum err template_schema(struct ctx *cx, const char *tmpl_id, json_object
         return resp_error(cx, e, "database unavailable, try again");
     if (!db_rows(r))
         return resp_error(cx, ERR_UNPROCESSABLE, "job_template: no such template");
-    *schema = parse(cx, db_val(r, 0, 0));
+    *schema = crud_parse(cx, db_val(r, 0, 0));
     return ERR_OK;
 }
 
 static enum err task_pre_write(struct ctx *cx, struct write *w)
 {
-    json_object *stored = stored_row(cx, w), *args = slot_json(cx, w, "args"), *schema = NULL, *ok;
+    json_object *stored = stored_row(cx, w), *args = write_json(cx, w, "args"), *schema = NULL, *ok;
     const char **tmpl = write_slot(w, "job_template"), *tid, *err;
     struct task_old *old;
     enum err e;
@@ -752,7 +736,7 @@ static enum err task_pre_write(struct ctx *cx, struct write *w)
 static enum err store_dag(struct ctx *cx, int64_t pipeline, json_object *dag_json,
                           json_object *expand)
 {
-    const char *p[3] = {js_str(dag_json), expand ? js_str(expand) : NULL, i64(cx, pipeline)};
+    const char *p[3] = {js_str(dag_json), expand ? js_str(expand) : NULL, crud_i64(cx, pipeline)};
     struct pg_result *r;
     enum err e = db_query(cx->db, cx->arena,
                           "UPDATE \"pipeline\" SET \"dag_json\" = $1::jsonb, \"expand\" = "
@@ -765,15 +749,15 @@ static enum err store_dag(struct ctx *cx, int64_t pipeline, json_object *dag_jso
 /* Keeps the pipeline's dag_json and expand in step with its tasks (same transaction). */
 static enum err task_post_write(struct ctx *cx, struct write *w, const char *row)
 {
-    json_object *t = parse(cx, row), *pl, *dj, *ex, *ndj = NULL, *nex = NULL;
+    json_object *t = crud_parse(cx, row), *pl, *dj, *ex, *ndj = NULL, *nex = NULL;
     const struct task_old *old = w->hook_data;
     int64_t pid = json_object_get_int64(js_get(js_get(t, "pipeline"), "id"));
-    const char *name = js_get_str(t, "name"), *prow, *tid = i64(cx, w->id);
+    const char *name = js_get_str(t, "name"), *prow, *tid = crud_i64(cx, w->id);
     enum err e;
 
     if ((e = crud_fetch(cx, &res_pipeline, pid, false, &prow)) || !prow)
         return e ? e : ERR_OK;
-    pl = parse(cx, prow);
+    pl = crud_parse(cx, prow);
     dj = js_get(pl, "dag_json");
     ex = js_get(pl, "expand");
     switch (w->op) {
@@ -824,13 +808,13 @@ static enum err task_render(struct ctx *cx, const struct resource *res, int64_t 
         return resp_error(cx, ERR_NOT_FOUND,
                           "not found: the record does not exist or you may "
                           "not see it");
-    task = parse(cx, row);
+    task = crud_parse(cx, row);
     if ((e = crud_fetch(cx, &res_pipeline,
                         json_object_get_int64(js_get(js_get(task, "pipeline"), "id")), false,
                         &prow)) ||
         !prow)
         return e ? e : resp_error(cx, ERR_NOT_FOUND, "the task's pipeline is gone");
-    pipe = parse(cx, prow);
+    pipe = crud_parse(cx, prow);
     p[0] = json_object_get_string(js_get(js_get(task, "job_template"), "id"));
     if ((e = db_query(
              cx->db, cx->arena,
@@ -843,7 +827,7 @@ static enum err task_render(struct ctx *cx, const struct resource *res, int64_t 
         !db_rows(r))
         return e ? resp_error(cx, e, "database unavailable, try again")
                  : resp_error(cx, ERR_NOT_FOUND, "the task's template is gone");
-    tmpl = parse(cx, db_val(r, 0, 0));
+    tmpl = crud_parse(cx, db_val(r, 0, 0));
     gmtime_r(&now, &tm);
     strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S", &tm);
     rc.creator = js_get_str(js_get(pipe, "created_by"), "username");
@@ -871,6 +855,8 @@ static enum err task_render(struct ctx *cx, const struct resource *res, int64_t 
 
 static const struct res_route task_routes[] = {
     {"GET", "{id}/render", task_render},
+    {"POST", "{id}/run", res_task_run},
+    {"GET", "{id}/suggestion", res_task_suggestion},
 };
 
 #define CPU_RE "^[0-9]+(\\.[0-9]+)?(~[0-9]+(\\.[0-9]+)?)?$"

@@ -9,12 +9,6 @@
 #include "res/res.h"
 #include "core/common.h"
 
-#define MEMBER_OF(col) \
-    col " IN (SELECT m.\"project_id\" FROM \"project_user\" m WHERE m.\"user_id\" = {uid})"
-#define CREATOR_OF(col)                                                                         \
-    col " IN (SELECT m.\"project_id\" FROM \"project_user\" m WHERE m.\"user_id\" = {uid} AND " \
-        "m.\"role\" = 'creator')"
-
 static const char *const project_types[] = {"org", "job-template", NULL};
 static const char *const member_roles[] = {"dev", "ops", "creator", NULL};
 

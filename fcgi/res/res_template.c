@@ -173,13 +173,6 @@ const struct resource res_images = {
     .menu = {"dev", "Online development", "Images", "fa-cubes"},
 };
 
-/* Parses the JSON text of a write slot; NULL when not given. */
-static json_object *slot_json(struct ctx *cx, struct write *w, const char *col)
-{
-    const char **v = write_slot(w, col), *msg;
-    return v && *v ? js_parse(cx->arena, *v, strlen(*v), &msg) : NULL;
-}
-
 /* The stored value of one JSON column of the row being updated; NULL when not visible. */
 static json_object *stored_json(struct ctx *cx, struct write *w, const char *col)
 {
@@ -199,7 +192,7 @@ static bool empty_object(json_object *o)
 
 static enum err template_pre_write(struct ctx *cx, struct write *w)
 {
-    json_object *args = slot_json(cx, w, "args"), *demo = slot_json(cx, w, "demo"), *ok;
+    json_object *args = write_json(cx, w, "args"), *demo = write_json(cx, w, "demo"), *ok;
     const char **env = write_slot(w, "env"), *err, *row;
     struct env_var *vars;
     size_t n;

@@ -1,0 +1,251 @@
+/*
+ * dispatch.c — scheduled → submitting → running (scheduling.md §3.4 rule 4).
+ *
+ * 1. Pick scheduled tasks of running runs, oldest first, as many as the free
+ *    executor slots (CUBE_EXEC_SLOTS minus every submitting or running attempt)
+ *    and each run's room (its parallelism minus its submitting or running
+ *    tasks) allow.
+ * 2. One statement moves them to submitting, increments try_number, names the
+ *    attempt cube-r<run>-t<ti>-a<try> and inserts the task_attempt row; it is
+ *    committed before the executor hears of it.  This is the intent.
+ * 3. exec_submit for each.  The local executor's submit is idempotent (the
+ *    attempt directory is the lock), so a second submit of the same name after
+ *    a crash adopts instead of starting a second process.
+ * 4. submitting → running (CAS on the try number).  If that CAS fails, the
+ *    task moved on meanwhile (its run was cancelled, or the watcher gave the
+ *    try back): the attempt we may just have started is cancelled, so nothing
+ *    runs that the database does not account for.
+ * A scheduler killed between 2 and 3 leaves the task in submitting with no
+ * attempt directory: the watcher gives the try back after CUBE_LOST_GRACE_S
+ * and the next pass submits the same name.  Killed between 3 and 4: the
+ * watcher finds the attempt running and adopts it (submitting → running).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/cfg.h"
+#include "core/js.h"
+#include "core/log.h"
+#include "sched/daemon.h"
+#include "sched/policy.h"
+#include "sched/state.h"
+#include "core/common.h"
+
+enum { DISPATCH_BATCH = 64 };
+
+/* $1 slots: free executor slots are $1 minus all active attempts. */
+static const char PICK_SQL[] =
+    "WITH act AS (SELECT run_id, count(*) AS n FROM task_instance "
+    "WHERE state IN ('submitting', 'running') GROUP BY run_id), "
+    "cand AS (SELECT ti.id, ti.scheduled_at, r.parallelism - coalesce(a.n, 0) AS room, "
+    "row_number() OVER (PARTITION BY ti.run_id ORDER BY ti.scheduled_at, ti.id) AS rn "
+    "FROM task_instance ti JOIN run r ON r.id = ti.run_id LEFT JOIN act a ON a.run_id = ti.run_id "
+    "WHERE ti.state = 'scheduled' AND r.state = 'running') "
+    "SELECT id FROM cand WHERE rn <= room ORDER BY scheduled_at, id "
+    "LIMIT least($2::int, greatest($1::int - (SELECT coalesce(sum(n), 0) FROM act), 0))";
+
+static const char SPEC_SQL[] =
+    "SELECT id, spec::text FROM task_instance WHERE id = ANY($1::bigint[])";
+
+static const char *const FROM_SCHEDULED[] = {"scheduled"};
+static const char *const FROM_SUBMITTING[] = {"submitting"};
+
+static const char **str_array(struct arena *a, json_object *arr, size_t *n)
+{
+    size_t len =
+        arr && json_object_is_type(arr, json_type_array) ? json_object_array_length(arr) : 0;
+    const char **v = arena_alloc(a, (len + 1) * sizeof(*v));
+    for (size_t i = 0; i < len; i++)
+        v[i] = json_object_get_string(json_object_array_get_idx(arr, i));
+    v[len] = NULL;
+    *n = len;
+    return v;
+}
+
+/* The executor's view of one snapshot task. */
+static bool build_spec(struct arena *a, const char *name, const char *task_json,
+                       struct exec_spec *spec, int *retries, const char **err)
+{
+    const char *msg;
+    json_object *t = js_parse(a, task_json ? task_json : "", task_json ? strlen(task_json) : 0,
+                              &msg),
+                *res;
+
+    memset(spec, 0, sizeof(*spec));
+    if (!t || !json_object_is_type(t, json_type_object)) {
+        *err = "the run's snapshot has no such task";
+        return false;
+    }
+    spec->name = name;
+    *retries = json_object_get_int(js_get(t, "retry"));
+    spec->argv = str_array(a, js_get(t, "argv"), &spec->argc);
+    spec->env = str_array(a, js_get(t, "env"), &spec->nenv);
+    spec->workdir = js_get_str(t, "workdir");
+    spec->timeout_s = json_object_get_int64(js_get(t, "timeout"));
+    if (spec->timeout_s < 0)
+        spec->timeout_s = 0;
+    spec->replicas = json_object_get_int(js_get(t, "replicas"));
+    res = js_get(t, "resources");
+    spec->cpu = policy_cpu_cores(js_get_str(res, "cpu"));
+    spec->memory_bytes = policy_memory_bytes(js_get_str(res, "memory"));
+    if (!spec->argc) {
+        *err = "the task has nothing to run (empty argv)";
+        return false;
+    }
+    return true;
+}
+
+/*
+ * After submitting, some CAS to running did not apply.  Usually the watcher adopted the
+ * attempt first (running, or already finished, with our try): nothing to do.  But when the
+ * task moved on without this try — its run was cancelled, or the watcher gave the try back —
+ * what we may just have started must not run unaccounted for: cancel it.
+ */
+static enum err moved_on(struct pass *ps, const int64_t *ids, const int *tries, size_t n,
+                         struct pg_result *changed)
+{
+    static const char SQL[] =
+        "SELECT ti.state, ti.try_number = k.try, a.external_name, ti.try_number "
+        "FROM unnest($1::bigint[], $2::int[]) AS k(id, try) JOIN task_instance ti ON ti.id = k.id "
+        "JOIN task_attempt a ON a.task_instance_id = k.id AND a.try_number = k.try";
+    int64_t *left = arena_alloc(ps->a, n * sizeof(*left));
+    int *left_tries = arena_alloc(ps->a, n * sizeof(*left_tries));
+    const char *p[2];
+    struct pg_result *r;
+    size_t k = 0;
+    struct buf b;
+    enum err e;
+
+    for (size_t i = 0; i < n; i++) {
+        bool done = false;
+        for (int j = 0; j < db_rows(changed) && !done; j++)
+            done = db_i64(changed, j, 0) == ids[i];
+        if (!done) {
+            left[k] = ids[i];
+            left_tries[k++] = tries[i];
+        }
+    }
+    if (!k)
+        return ERR_OK;
+    buf_init(&b, ps->a, SIZE_MAX / 2);
+    for (size_t i = 0; i < k; i++)
+        buf_addf(&b, "%s%d", i ? "," : "{", left_tries[i]);
+    buf_addc(&b, '}');
+    p[0] = state_ids(ps->a, left, k);
+    p[1] = buf_str(&b);
+    if ((e = db_query(ps->db, ps->a, SQL, 2, p, &r, NULL)))
+        return e;
+    for (int i = 0; i < db_rows(r); i++) {
+        const char *state = db_val(r, i, 0), *name = db_val(r, i, 2);
+        if (!strcmp(db_val(r, i, 1), "t") && strcmp(state, "cancelled") &&
+            strcmp(state, "scheduled") && strcmp(state, "pending"))
+            continue; /* adopted by the watcher (or already finished): fine */
+        log_warn("attempt %s: the task moved on during submit (%s, try %s); cancelling it", name,
+                 state, db_val(r, i, 3));
+        if (exec_cancel(ps->x, name))
+            log_warn("attempt %s: cancel failed", name);
+    }
+    return ERR_OK;
+}
+
+/* One batch; *picked counts the tasks it took. */
+static enum err batch(struct pass *ps, void *arg)
+{
+    size_t *picked = arg;
+    const char *p[2];
+    struct pg_result *r, *rows, *intent, *specs;
+    int64_t *ids, *ok_ids;
+    int *ok_tries;
+    size_t n, nrows, nok = 0, changed;
+    enum err e;
+
+    *picked = 0;
+    p[0] = arena_printf(ps->a, "%" PRId64, cfg.exec_slots);
+    p[1] = arena_printf(ps->a, "%d", DISPATCH_BATCH);
+    if ((e = db_query(ps->db, ps->a, PICK_SQL, 2, p, &r, NULL)))
+        return e;
+    n = (size_t)db_rows(r);
+    if (!n)
+        return ERR_OK;
+    ids = arena_alloc(ps->a, n * sizeof(*ids));
+    for (size_t i = 0; i < n; i++)
+        ids[i] = db_i64(r, (int)i, 0);
+    /* The intent, committed on its own before any executor call. */
+    {
+        struct state_task_set s = STATE_TASK_SET_INIT;
+        s.try_delta = 1;
+        if ((e = state_tasks_cas(ps->db, ps->a, ps->now_us, ids, n, FROM_SCHEDULED, 1, "submitting",
+                                 NULL, "", ps->actor, &s, &nrows, &intent)))
+            return e;
+    }
+    *picked = n;
+    if (!nrows)
+        return ERR_OK;
+    state_failpoint("dispatch.after_intent");
+    for (size_t i = 0; i < nrows; i++)
+        ids[i] = db_i64(intent, (int)i, 0);
+    p[0] = state_ids(ps->a, ids, nrows);
+    if ((e = db_query(ps->db, ps->a, SPEC_SQL, 1, p, &specs, NULL)))
+        return e;
+
+    ok_ids = arena_alloc(ps->a, nrows * sizeof(*ok_ids));
+    ok_tries = arena_alloc(ps->a, nrows * sizeof(*ok_tries));
+    for (size_t i = 0; i < nrows; i++) {
+        int64_t id = db_i64(intent, (int)i, 0);
+        int try_number = (int)db_i64(intent, (int)i, 2);
+        int max_tries = (int)db_i64(intent, (int)i, 5);
+        const char *name = db_val(intent, (int)i, 3), *task = NULL, *err = NULL;
+        struct exec_spec spec;
+        int retries = 0;
+        bool changed_one;
+
+        for (int k = 0; k < db_rows(specs) && !task; k++)
+            if (db_i64(specs, k, 0) == id)
+                task = db_val(specs, k, 1);
+        if (!build_spec(ps->a, name, task, &spec, &retries, &err)) {
+            e = ERR_BADREQ;
+        } else {
+            e = exec_submit(ps->x, &spec);
+            err = e == ERR_BADREQ ? "the executor refused the attempt" : "the executor failed";
+        }
+        if (!e) {
+            ok_ids[nok] = id;
+            ok_tries[nok++] = try_number;
+            continue;
+        }
+        log_warn("attempt %s: %s (%s)", name, err, err_name(e));
+        /* An invalid attempt stays invalid: no retry; an executor failure may pass. */
+        if ((e = state_task_fail(ps->db, ps->a, ps->now_us, id, FROM_SUBMITTING, 1, try_number,
+                                 max_tries, retries, e != ERR_BADREQ,
+                                 arena_printf(ps->a, "submit failed: %s", err), ps->actor, NULL,
+                                 &changed_one)))
+            return e;
+        ps->changed += changed_one;
+    }
+    if (nok)
+        state_failpoint("dispatch.after_submit");
+    if ((e = state_tasks_cas(ps->db, ps->a, ps->now_us, ok_ids, nok, FROM_SUBMITTING, 1, "running",
+                             ok_tries, "", ps->actor, NULL, &changed, &rows)))
+        return e;
+    ps->changed += nrows;
+    if (changed < nok && (e = moved_on(ps, ok_ids, ok_tries, nok, rows)))
+        return e;
+    return state_notify(ps->db, ps->a, "cube_watch");
+}
+
+enum err dispatch_pass(struct pass *ps)
+{
+    size_t picked;
+    enum err e;
+
+    for (;;) {
+        if ((e = pass_batch(ps, batch, &picked)))
+            return e;
+        if (picked < DISPATCH_BATCH)
+            return ERR_OK;
+    }
+}

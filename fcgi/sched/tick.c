@@ -1,0 +1,289 @@
+/*
+ * tick.c — cron ticks into runs (scheduling.md §3.5, first block).
+ *
+ * Per batch of due pipelines, one transaction: the pipelines are claimed with
+ * FOR UPDATE SKIP LOCKED (a second scheduler takes other rows or none), their
+ * due ticks become runs (INSERT ... ON CONFLICT (pipeline_id, cron_tick) DO
+ * NOTHING inside run creation), and last_tick/next_tick advance — all or
+ * nothing.  Killed mid-batch, nothing of the batch is committed and the next
+ * pass does it again; committed twice (two schedulers, a retried batch), the
+ * unique key absorbs the overlap.
+ *
+ * The anchor of a pipeline is last_tick, else cronjob_start_time, else the
+ * pass's now (a new schedule does not catch up).  Due ticks lie in
+ * (anchor, now]; only the newest policy_keep(expired_limit, CUBE_CATCHUP_MAX)
+ * become runs, and when older ones are left out a single run in state
+ * `skipped` records it, at the newest skipped tick, with the count and range
+ * in its reason.  A pipeline that cannot run (a cycle, a task that does not
+ * render) gets a `failed` run for the tick, with the reason, so the schedule
+ * keeps moving and the failure is visible (and alerts).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/buf.h"
+#include "core/cfg.h"
+#include "core/cron.h"
+#include "core/log.h"
+#include "sched/daemon.h"
+#include "sched/policy.h"
+#include "sched/state.h"
+#include "core/common.h"
+
+enum { TICK_BATCH = 100 };
+
+static const char DUE_SQL[] =
+    "SELECT id, cron_time, timezone, (extract(epoch FROM last_tick))::bigint, "
+    "(extract(epoch FROM cronjob_start_time))::bigint, expired_limit, parallelism, "
+    "alert_status, alert_user FROM pipeline "
+    "WHERE schedule_type = 'crontab' AND NOT paused "
+    "AND (next_tick IS NULL OR next_tick <= $1::timestamptz) "
+    "ORDER BY next_tick NULLS FIRST, id LIMIT $2::int FOR UPDATE SKIP LOCKED";
+
+static const char ANY_DUE_SQL[] =
+    "SELECT 1 FROM pipeline WHERE schedule_type = 'crontab' AND NOT paused "
+    "AND (next_tick IS NULL OR next_tick <= $1::timestamptz) LIMIT 1";
+
+/* A run without tasks that records a tick: `skipped` (older ticks left out) or `failed`
+ * (the pipeline cannot run).  $1 pipeline, $2 tick, $3 state, $4 reason, $5 now,
+ * $6 alert states, $7 alert users. */
+#define RECORD_PAYLOAD \
+    STATE_OUTBOX_PAYLOAD("$3::text", "u.from_state", "$4::text", "$5::timestamptz")
+static const char RECORD_SQL[] =
+    "WITH u AS (INSERT INTO run (pipeline_id, trigger, cron_tick, execution_date, state, "
+    "dag_snapshot, alert_status, alert_user, reason, queued_at, finished_at) "
+    "VALUES ($1::bigint, 'cron', $2::timestamptz, $2::timestamptz, $3::text, '{}', $6::text, "
+    "$7::text, $4::text, $5::timestamptz, $5::timestamptz) "
+    "ON CONFLICT (pipeline_id, cron_tick) DO NOTHING "
+    "RETURNING id, alert_status, trigger, cron_tick, execution_date, pipeline_id, "
+    "NULL::text AS from_state), "
+    "sc AS (INSERT INTO state_change (entity, entity_id, from_state, to_state, reason, actor, at) "
+    "SELECT 'run', u.id, NULL, $3::text, $4::text, 'scheduler', $5::timestamptz FROM u), "
+    "ob AS (INSERT INTO outbox (run_id, kind, state, payload, created_at) "
+    "SELECT u.id, 'run_state', $3::text, " RECORD_PAYLOAD
+    ", $5::timestamptz FROM u JOIN pipeline p ON p.id = u.pipeline_id WHERE $3::text = "
+    "ANY(string_to_array(u.alert_status, ',')) ON CONFLICT (run_id, kind, state) DO NOTHING "
+    "RETURNING id) SELECT u.id, (SELECT pg_notify('cube_watch', '') FROM ob LIMIT 1) FROM u";
+
+static const char ADVANCE_SQL[] =
+    "UPDATE pipeline p SET last_tick = v.lt, next_tick = v.nt "
+    "FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[]) AS v(id, lt, nt) "
+    "WHERE p.id = v.id";
+
+struct due_pipe {
+    int64_t id;
+    const char *parallelism, *alert_status, *alert_user;
+    int64_t expired_limit;
+    struct policy_due due;
+    int64_t last_tick; /* the new last_tick, 0: leave NULL */
+    bool valid;
+};
+
+static const char *sec_ts(struct arena *a, int64_t s)
+{
+    return state_ts(a, s * 1000000);
+}
+
+static enum err record(struct pass *ps, const struct due_pipe *dp, int64_t tick, const char *state,
+                       const char *reason)
+{
+    const char *p[] = {arena_printf(ps->a, "%" PRId64, dp->id),
+                       sec_ts(ps->a, tick),
+                       state,
+                       reason,
+                       state_ts(ps->a, ps->now_us),
+                       sched_alert_states(ps->a, dp->alert_status),
+                       dp->alert_user};
+    return db_query(ps->db, ps->a, RECORD_SQL, 7, p, NULL, NULL);
+}
+
+/* Works out the due ticks of one claimed row. */
+static void plan(struct pass *ps, struct pg_result *r, int i, struct due_pipe *dp)
+{
+    struct cron_expr c;
+    char err[160];
+    int64_t now = ps->now_us / 1000000, anchor;
+    const char *last = db_val(r, i, 3), *start = db_val(r, i, 4), *tz = db_val(r, i, 2);
+
+    memset(dp, 0, sizeof(*dp));
+    dp->id = db_i64(r, i, 0);
+    dp->expired_limit = db_i64(r, i, 5);
+    dp->parallelism = db_val(r, i, 6);
+    dp->alert_status = db_val(r, i, 7);
+    dp->alert_user = db_val(r, i, 8);
+    anchor = last ? db_i64(r, i, 3) : start ? db_i64(r, i, 4) : now;
+    if (!cron_parse(db_val(r, i, 1), &c, err, sizeof(err))) {
+        log_warn("pipeline %" PRId64 ": cron_time '%s' is invalid (%s): not scheduled until it "
+                 "changes",
+                 dp->id, db_val(r, i, 1), err);
+        dp->due.next = -1;
+        dp->last_tick = last ? anchor : 0;
+        return;
+    }
+    if (!policy_due_ticks(ps->a, &c, tz, anchor, now,
+                          policy_keep(dp->expired_limit, cfg.catchup_max), &dp->due)) {
+        log_warn("pipeline %" PRId64 ": time zone '%s' is unknown: not scheduled until it changes",
+                 dp->id, tz);
+        dp->due.next = -1;
+        dp->last_tick = last ? anchor : 0;
+        return;
+    }
+    dp->valid = true;
+    /* The anchor is kept even when nothing is due, so a new schedule's first tick is the
+     * first one after the moment it was first seen. */
+    dp->last_tick = dp->due.newest > anchor ? dp->due.newest : anchor;
+}
+
+static enum err materialise(struct pass *ps, struct due_pipe *dp, const int64_t *ids,
+                            size_t *next_id)
+{
+    char from[24], to[24];
+    enum err e;
+
+    if (dp->due.skipped) {
+        const char *why = dp->expired_limit > 0 && dp->expired_limit < cfg.catchup_max
+                              ? arena_printf(ps->a, "expired_limit %" PRId64, dp->expired_limit)
+                              : arena_printf(ps->a, "catch-up limit %" PRId64, cfg.catchup_max);
+        struct tm tm;
+        time_t t = (time_t)dp->due.skipped_first;
+        gmtime_r(&t, &tm);
+        strftime(from, sizeof(from), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        t = (time_t)dp->due.skipped_last;
+        gmtime_r(&t, &tm);
+        strftime(to, sizeof(to), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        if ((e = record(ps, dp, dp->due.skipped_last, "skipped",
+                        arena_printf(
+                            ps->a, "%s: %s%" PRId64 " older due ticks skipped, from %s to %s", why,
+                            dp->due.skipped_exact ? "" : "at least ", dp->due.skipped, from, to))))
+            return e;
+        log_info("pipeline %" PRId64 ": %s: skipped %" PRId64 " due ticks (%s .. %s)", dp->id, why,
+                 dp->due.skipped, from, to);
+    }
+    for (size_t k = 0; k < dp->due.n; k++) {
+        struct run_request rq = {dp->id, "cron", dp->due.ticks[k], dp->due.ticks[k], 0, NULL, NULL};
+        struct run_pipe pipe = {ids[(*next_id)++], dp->parallelism, dp->alert_status,
+                                dp->alert_user};
+        const char *err = NULL;
+        int64_t run_id = 0;
+
+        e = sched_run_create_at(ps->db, ps->a, &rq, ps->now_us, &pipe, &run_id, &err);
+        if (e == ERR_UNPROCESSABLE || e == ERR_NOT_FOUND) {
+            if (!err)
+                err = "the pipeline disappeared";
+            log_warn("pipeline %" PRId64 ": cannot run the tick: %s", dp->id, err);
+            e = record(ps, dp, dp->due.ticks[k], "failed",
+                       arena_printf(ps->a, "cannot run: %s", err));
+        }
+        if (e)
+            return e;
+    }
+    return ERR_OK;
+}
+
+/* One batch: returns how many pipelines it claimed. */
+static enum err batch(struct pass *ps, void *arg)
+{
+    int *claimed = arg;
+    const char *p[3];
+    struct pg_result *r;
+    struct due_pipe *dps;
+    struct buf bid, blt, bnt;
+    int64_t *ids = NULL;
+    size_t total = 0, next_id = 0;
+    int n;
+    enum err e;
+
+    *claimed = 0;
+    if ((e = db_begin(ps->db)))
+        return e;
+    p[0] = state_ts(ps->a, ps->now_us);
+    p[1] = arena_printf(ps->a, "%d", TICK_BATCH);
+    if ((e = db_query(ps->db, ps->a, DUE_SQL, 2, p, &r, NULL)))
+        goto out;
+    n = db_rows(r);
+    *claimed = n;
+    if (!n) {
+        db_rollback(ps->db);
+        return ERR_OK;
+    }
+    dps = arena_alloc(ps->a, (size_t)n * sizeof(*dps));
+    for (int i = 0; i < n; i++) {
+        plan(ps, r, i, &dps[i]);
+        total += dps[i].due.n;
+    }
+    if (total) {
+        struct pg_result *q;
+        p[0] = arena_printf(ps->a, "%zu", total);
+        if ((e = db_query(ps->db, ps->a,
+                          "SELECT nextval('run_id_seq') FROM generate_series(1, $1::int)", 1, p, &q,
+                          NULL)))
+            goto out;
+        ids = arena_alloc(ps->a, total * sizeof(*ids));
+        for (size_t k = 0; k < total; k++)
+            ids[k] = db_i64(q, (int)k, 0);
+    }
+    buf_init(&bid, ps->a, SIZE_MAX / 2);
+    buf_init(&blt, ps->a, SIZE_MAX / 2);
+    buf_init(&bnt, ps->a, SIZE_MAX / 2);
+    for (int i = 0; i < n; i++) {
+        struct due_pipe *dp = &dps[i];
+        if (dp->valid && (e = materialise(ps, dp, ids, &next_id)))
+            goto out;
+        buf_addf(&bid, "%s%" PRId64, i ? "," : "{", dp->id);
+        if (dp->last_tick)
+            buf_addf(&blt, "%s\"%s\"", i ? "," : "{", sec_ts(ps->a, dp->last_tick));
+        else
+            buf_addf(&blt, "%sNULL", i ? "," : "{");
+        if (dp->due.next > 0)
+            buf_addf(&bnt, "%s\"%s\"", i ? "," : "{", sec_ts(ps->a, dp->due.next));
+        else
+            buf_addf(&bnt, "%sinfinity", i ? "," : "{"); /* never: until the schedule changes */
+    }
+    buf_addc(&bid, '}');
+    buf_addc(&blt, '}');
+    buf_addc(&bnt, '}');
+    p[0] = buf_str(&bid);
+    p[1] = buf_str(&blt);
+    p[2] = buf_str(&bnt);
+    if ((e = db_query(ps->db, ps->a, ADVANCE_SQL, 3, p, NULL, NULL)))
+        goto out;
+    if (total)
+        state_failpoint("tick.before_commit");
+    if ((e = db_commit(ps->db)))
+        return e;
+    if (total)
+        log_debug("tick: %d pipelines, %zu runs", n, total);
+    ps->changed += total;
+    return ERR_OK;
+out:
+    db_rollback(ps->db);
+    return e;
+}
+
+enum err tick_pass(struct pass *ps)
+{
+    int64_t t0 = clock_mono_us();
+    size_t before = ps->changed;
+    int claimed, total = 0;
+    const char *p[] = {state_ts(ps->a, ps->now_us)};
+    struct pg_result *r;
+    enum err e;
+
+    /* Most passes have nothing due: one cheap look before a transaction. */
+    if ((e = db_query(ps->db, ps->a, ANY_DUE_SQL, 1, p, &r, NULL)))
+        return e;
+    if (!db_rows(r))
+        return ERR_OK;
+
+    do {
+        if ((e = pass_batch(ps, batch, &claimed)))
+            return e;
+        total += claimed;
+    } while (claimed == TICK_BATCH);
+    if (ps->changed > before)
+        log_info("tick: %d pipelines due, %zu runs created in %lld ms", total, ps->changed - before,
+                 (long long)((clock_mono_us() - t0) / 1000));
+    return ERR_OK;
+}
