@@ -122,10 +122,12 @@ check: deps
 	@$(MAKE) --no-print-directory SAN=1 unit
 	@bash tests/run.sh --unit-only --san
 
-# Not part of make test: about four minutes of wrk runs, printed as ratios to the ceiling.
+# Not part of make test: the API under wrk (ratios to a trivial FastCGI ceiling, about four
+# minutes) and the scheduler's latencies and throughput (about two minutes).
 bench: deps
 	@$(MAKE) --no-print-directory build tools
 	@bash tests/bench/api_bench.sh
+	@bash tests/bench/sched_bench.sh
 
 lint:
 	@bash deploy/lint.sh

@@ -121,7 +121,7 @@ bash deploy/stack.sh stop >>"$OUT/stack.log" 2>&1
 # Wipe it for a clean run, but only if it is a stack directory (never the checkout).
 if [[ -e $CUBE_VAR ]]; then
     if [[ $ROOT/ == "$CUBE_VAR"/* || -n $(find "$CUBE_VAR" -mindepth 1 -maxdepth 1 \
-        ! -name pg ! -name redis ! -name run ! -name log ! -name nginx ! -name '*.env' \
+        ! -name pg ! -name attempts ! -name redis ! -name run ! -name log ! -name nginx ! -name '*.env' \
         -print -quit) ]]; then
         echo "refusing to wipe $CUBE_VAR: not a stack directory" >&2
         exit 1

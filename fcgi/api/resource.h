@@ -80,7 +80,7 @@ enum res_flag {
     RES_SCOPE_ADMIN = 1 << 1, /* the row scope applies to admins too (personal data) */
     RES_NO_LOG = 1 << 2,      /* writes are not audit-logged (the audit log itself) */
     RES_AUTH_DATA = 1 << 3,   /* writes change who may do what: drop every worker's auth cache */
-    RES_LIVE = 1 << 4,        /* rows the daemons change behind the API's back: never cache counts */
+    RES_LIVE = 1 << 4, /* rows the daemons change behind the API's back: never cache counts */
 };
 
 struct resource;

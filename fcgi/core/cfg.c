@@ -73,6 +73,8 @@ static const struct cfg_var cfg_vars[] = {
      "most cron ticks one pipeline may catch up after downtime"},
     {"CUBE_LOST_GRACE_S", CFG_INT, &cfg.lost_grace_s, "30", 0, 86400, 0,
      "seconds an attempt must be missing before it is declared lost"},
+    {"CUBE_PENDING_TIMEOUT_S", CFG_INT, &cfg.pending_timeout_s, "0", 0, 31536000, 0,
+     "a task waiting this many seconds for an execution slot fails (0: it waits forever)"},
     {"CUBE_RETENTION_DAYS", CFG_INT, &cfg.retention_days, "30", 1, 36500, 0,
      "finished runs and their logs are removed after this many days"},
     {"CUBE_WEBHOOK_TIMEOUT_MS", CFG_INT, &cfg.webhook_timeout_ms, "5000", 100, 120000, 0,

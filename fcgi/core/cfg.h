@@ -36,6 +36,7 @@ struct cfg {
     int64_t sched_interval_ms;
     int64_t catchup_max;
     int64_t lost_grace_s;
+    int64_t pending_timeout_s;
     int64_t retention_days;
     int64_t webhook_timeout_ms;
     bool auto_register;

@@ -49,6 +49,24 @@ enum err sched_run_create_at(struct db *db, struct arena *a, const struct run_re
                              int64_t now_us, const struct run_pipe *pipe, int64_t *run_id,
                              const char **err) WARN_UNUSED;
 
+/* The same in two steps, so a tick inserts a whole batch of runs with one statement:
+ * sched_run_prepare builds the snapshot and appends the run's row (ERR_UNPROCESSABLE with *err
+ * as sched_run_create); sched_run_insert writes every row collected (ON CONFLICT on the tick
+ * skips the ones that exist) and empties rows; *created (optional) has one row per run made. */
+#define RUN_ROW_COLS 12
+struct run_rows {
+    struct arena *arena; /* where the rows live */
+    const char **v;      /* n x RUN_ROW_COLS parameter values */
+    int64_t *ids;
+    size_t n, cap;
+};
+void run_rows_init(struct run_rows *rows, struct arena *a);
+enum err sched_run_prepare(struct db *db, struct arena *a, const struct run_request *rq,
+                           int64_t now_us, const struct run_pipe *pipe, struct run_rows *rows,
+                           const char **err) WARN_UNUSED;
+enum err sched_run_insert(struct db *db, struct arena *a, struct run_rows *rows, int64_t now_us,
+                          struct pg_result **created) WARN_UNUSED;
+
 /* ---- cube-scheduler ---- */
 /* (a) cron ticks of due pipelines into runs, and their last_tick/next_tick, per batch of
  * pipelines in one transaction. */

@@ -9,6 +9,7 @@
  *   pending → skipped          when every upstream succeeded or was skipped and
  *                              the task has the skip flag (nothing is launched);
  *   pending → scheduled        when every upstream succeeded or was skipped;
+ *   scheduled → failed         when it waited CUBE_PENDING_TIMEOUT_S for a slot (if set);
  *   running run → succeeded    when every task succeeded or was skipped,
  *                 failed       when all are finished and any did not.
  * One level of the graph moves per evaluation, so the evaluation repeats
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/cfg.h"
 #include "core/log.h"
 #include "sched/daemon.h"
 #include "sched/state.h"
@@ -50,7 +52,44 @@ static const char DONE_SQL[] =
     "HAVING count(ti.id) FILTER (WHERE ti.state NOT IN ('succeeded', 'failed', "
     "'upstream_failed', 'skipped', 'cancelled')) = 0";
 
+static const char PENDING_TIMEOUT_SQL[] =
+    "SELECT ti.id FROM task_instance ti JOIN run r ON r.id = ti.run_id "
+    "WHERE ti.state = 'scheduled' AND r.state = 'running' "
+    "AND ti.scheduled_at + make_interval(secs => $2::bigint) < $1::timestamptz ORDER BY ti.id";
+
 static const char *const FROM_PENDING[] = {"pending"};
+
+/* Tasks that waited too long for an execution slot fail (Airflow's task_queued_timeout);
+ * their downstream then becomes upstream_failed like after any failure. */
+static enum err pending_timeouts(struct pass *ps)
+{
+    static const char *const from[] = {"scheduled"};
+    const char *p[2];
+    struct pg_result *r;
+    int64_t *ids;
+    size_t n, changed;
+    enum err e;
+
+    if (cfg.pending_timeout_s <= 0)
+        return ERR_OK;
+    p[0] = state_ts(ps->a, ps->now_us);
+    p[1] = arena_printf(ps->a, "%" PRId64, cfg.pending_timeout_s);
+    if ((e = db_query(ps->db, ps->a, PENDING_TIMEOUT_SQL, 2, p, &r, NULL)))
+        return e;
+    n = (size_t)db_rows(r);
+    if (!n)
+        return ERR_OK;
+    ids = arena_alloc(ps->a, n * sizeof(*ids));
+    for (size_t i = 0; i < n; i++)
+        ids[i] = db_i64(r, (int)i, 0);
+    if ((e = state_tasks_cas(ps->db, ps->a, ps->now_us, ids, n, from, 1, "failed", NULL,
+                             arena_printf(ps->a, "pending timeout: no slot within %" PRId64 " s",
+                                          cfg.pending_timeout_s),
+                             ps->actor, NULL, &changed, NULL)))
+        return e;
+    ps->changed += changed;
+    return ERR_OK;
+}
 
 static enum err retries(struct pass *ps)
 {
@@ -153,7 +192,7 @@ enum err ready_pass(struct pass *ps)
     size_t moved[2];
     enum err e;
 
-    if ((e = retries(ps)))
+    if ((e = retries(ps)) || (e = pending_timeouts(ps)))
         return e;
     /* A task that became scheduled makes no other task decidable; a skip or a failure may. */
     for (int round = 0; round < MAX_ROUNDS; round++) {

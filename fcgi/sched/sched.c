@@ -147,15 +147,20 @@ static const char PIPE_SQL[] =
     "SELECT parallelism, alert_status, alert_user, nextval('run_id_seq') FROM pipeline "
     "WHERE id = $1::bigint";
 
-/* $1 id, $2 pipeline, $3 trigger, $4 cron tick, $5 execution date, $6 snapshot, $7 parallelism,
- * $8 alert states, $9 alert users, $10 created by, $11 now, $12 actor, $13 reason */
+/* Any number of runs in one statement, one array per column: $1 ids, $2 pipelines, $3 triggers,
+ * $4 cron ticks, $5 execution dates, $6 snapshots, $7 parallelism, $8 alert states, $9 alert
+ * users, $10 created by, $11 actors, $12 reasons; $13 now. */
 #define CREATE_PAYLOAD \
-    STATE_OUTBOX_PAYLOAD("'queued'", "u.from_state", "$13::text", "$11::timestamptz")
+    STATE_OUTBOX_PAYLOAD("'queued'", "u.from_state", "v.reason", "$13::timestamptz")
 static const char CREATE_SQL[] =
-    "WITH u AS (INSERT INTO run (id, pipeline_id, trigger, cron_tick, execution_date, state, "
+    "WITH v AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[], "
+    "$5::timestamptz[], $6::text[], $7::int[], $8::text[], $9::text[], $10::bigint[], "
+    "$11::text[], $12::text[]) AS v(id, pipeline_id, trigger, cron_tick, execution_date, "
+    "snapshot, parallelism, alert_status, alert_user, created_by, actor, reason)), "
+    "u AS (INSERT INTO run (id, pipeline_id, trigger, cron_tick, execution_date, state, "
     "dag_snapshot, parallelism, alert_status, alert_user, created_by_fk, queued_at) "
-    "VALUES ($1::bigint, $2::bigint, $3::text, $4::timestamptz, $5::timestamptz, 'queued', "
-    "$6::jsonb, $7::int, $8::text, $9::text, $10::bigint, $11::timestamptz) "
+    "SELECT id, pipeline_id, trigger, cron_tick, execution_date, 'queued', snapshot::jsonb, "
+    "parallelism, alert_status, alert_user, created_by, $13::timestamptz FROM v "
     "ON CONFLICT (pipeline_id, cron_tick) DO NOTHING "
     "RETURNING id, dag_snapshot, alert_status, trigger, cron_tick, execution_date, pipeline_id, "
     "NULL::text AS from_state), "
@@ -168,13 +173,15 @@ static const char CREATE_SQL[] =
     "greatest(coalesce((t.value->>'timeout')::int, 0), 0), t.value "
     "FROM u, jsonb_each(u.dag_snapshot->'tasks') t), "
     "sc AS (INSERT INTO state_change (entity, entity_id, from_state, to_state, reason, actor, at) "
-    "SELECT 'run', u.id, NULL, 'queued', $13::text, $12::text, $11::timestamptz FROM u), "
+    "SELECT 'run', u.id, NULL, 'queued', v.reason, v.actor, $13::timestamptz "
+    "FROM u JOIN v ON v.id = u.id), "
     "ob AS (INSERT INTO outbox (run_id, kind, state, payload, created_at) "
     "SELECT u.id, 'run_state', 'queued', " CREATE_PAYLOAD
-    ", $11::timestamptz FROM u JOIN pipeline p ON p.id = u.pipeline_id WHERE 'queued' = "
-    "ANY(string_to_array(u.alert_status, ',')) ON CONFLICT (run_id, kind, state) DO NOTHING "
-    "RETURNING id) SELECT u.id, pg_notify('cube_sched', ''), (SELECT pg_notify('cube_watch', '') "
-    "FROM ob LIMIT 1) FROM u";
+    ", $13::timestamptz FROM u JOIN v ON v.id = u.id JOIN pipeline p ON p.id = u.pipeline_id "
+    "WHERE 'queued' = ANY(string_to_array(u.alert_status, ',')) "
+    "ON CONFLICT (run_id, kind, state) DO NOTHING RETURNING id) "
+    "SELECT u.id, pg_notify('cube_sched', ''), (SELECT pg_notify('cube_watch', '') FROM ob "
+    "LIMIT 1) FROM u";
 
 /* "YYYY-MM-DD HH:MM:SS" in UTC, with "+00" when zone is set (a timestamptz parameter). */
 static const char *iso_utc(struct arena *a, int64_t s, bool zone)
@@ -207,11 +214,35 @@ static enum err only_task(struct arena *a, json_object *snap, const char *only, 
     return ERR_OK;
 }
 
-enum err sched_run_create_at(struct db *db, struct arena *a, const struct run_request *rq,
-                             int64_t now_us, const struct run_pipe *pipe, int64_t *run_id,
-                             const char **err)
+/* A PostgreSQL array literal element: "..." with \ and " escaped, or NULL. */
+static void array_elem(struct buf *b, const char *v)
 {
-    const char *p[13], *runid, *reason;
+    if (b->len > 1)
+        buf_addc(b, ',');
+    if (!v) {
+        buf_adds(b, "NULL");
+        return;
+    }
+    buf_addc(b, '"');
+    for (; *v; v++) {
+        if (*v == '"' || *v == '\\')
+            buf_addc(b, '\\');
+        buf_addc(b, *v);
+    }
+    buf_addc(b, '"');
+}
+
+void run_rows_init(struct run_rows *rows, struct arena *a)
+{
+    memset(rows, 0, sizeof(*rows));
+    rows->arena = a;
+}
+
+enum err sched_run_prepare(struct db *db, struct arena *a, const struct run_request *rq,
+                           int64_t now_us, const struct run_pipe *pipe, struct run_rows *rows,
+                           const char **err)
+{
+    const char *p[1], **row;
     struct run_pipe got;
     struct render_ctx rc;
     struct pg_result *r;
@@ -219,7 +250,6 @@ enum err sched_run_create_at(struct db *db, struct arena *a, const struct run_re
     int64_t exec_s;
     enum err e;
 
-    *run_id = 0;
     *err = NULL;
     if (!pipe) {
         p[0] = arena_printf(a, "%" PRId64, rq->pipeline_id);
@@ -233,36 +263,90 @@ enum err sched_run_create_at(struct db *db, struct arena *a, const struct run_re
         got.run_id = db_i64(r, 0, 3);
         pipe = &got;
     }
-    runid = arena_printf(a, "%" PRId64, pipe->run_id);
     exec_s = rq->execution_date ? rq->execution_date : now_us / 1000000;
-
     memset(&rc, 0, sizeof(rc));
     rc.runner = rq->runner;
     rc.execution_date = iso_utc(a, exec_s, false);
-    rc.run_id = runid;
+    rc.run_id = arena_printf(a, "%" PRId64, pipe->run_id);
     if ((e = snapshot_build(db, a, rq->pipeline_id, &rc, &snap, err)))
         return e;
     if (rq->only_task && (e = only_task(a, snap, rq->only_task, err)))
         return e;
 
-    reason = rq->only_task ? arena_printf(a, "task %s alone", rq->only_task) : "";
-    p[0] = runid;
-    p[1] = arena_printf(a, "%" PRId64, rq->pipeline_id);
-    p[2] = rq->trigger ? rq->trigger : "manual";
-    p[3] = rq->cron_tick ? iso_utc(a, rq->cron_tick, true) : NULL;
-    p[4] = iso_utc(a, exec_s, true);
-    p[5] = js_str(snap);
-    p[6] = pipe->parallelism;
-    p[7] = sched_alert_states(a, pipe->alert_status);
-    p[8] = user_list(a, pipe->alert_user);
-    p[9] = rq->user_id ? arena_printf(a, "%" PRId64, rq->user_id) : NULL;
-    p[10] = state_ts(a, now_us);
-    p[11] = rq->user_id ? (rq->runner ? rq->runner : "api") : "scheduler";
-    p[12] = reason;
-    if ((e = db_query(db, a, CREATE_SQL, 13, p, &r, NULL)))
+    if (rows->n == rows->cap) {
+        size_t cap = rows->cap ? rows->cap * 2 : 16;
+        const char **nv = arena_alloc(rows->arena, cap * RUN_ROW_COLS * sizeof(*nv));
+        int64_t *ni = arena_alloc(rows->arena, cap * sizeof(*ni));
+        if (rows->n) {
+            memcpy(nv, rows->v, rows->n * RUN_ROW_COLS * sizeof(*nv));
+            memcpy(ni, rows->ids, rows->n * sizeof(*ni));
+        }
+        rows->v = nv;
+        rows->ids = ni;
+        rows->cap = cap;
+    }
+    rows->ids[rows->n] = pipe->run_id;
+    row = rows->v + rows->n++ * RUN_ROW_COLS;
+    row[0] = rc.run_id;
+    row[1] = arena_printf(a, "%" PRId64, rq->pipeline_id);
+    row[2] = rq->trigger ? rq->trigger : "manual";
+    row[3] = rq->cron_tick ? iso_utc(a, rq->cron_tick, true) : NULL;
+    row[4] = iso_utc(a, exec_s, true);
+    row[5] = arena_strdup(rows->arena, js_str(snap)); /* snap dies with a */
+    row[6] = pipe->parallelism;
+    row[7] = sched_alert_states(a, pipe->alert_status);
+    row[8] = user_list(a, pipe->alert_user);
+    row[9] = rq->user_id ? arena_printf(a, "%" PRId64, rq->user_id) : NULL;
+    row[10] = rq->user_id ? (rq->runner ? rq->runner : "api") : "scheduler";
+    row[11] = rq->only_task ? arena_printf(a, "task %s alone", rq->only_task) : "";
+    return ERR_OK;
+}
+
+enum err sched_run_insert(struct db *db, struct arena *a, struct run_rows *rows, int64_t now_us,
+                          struct pg_result **created)
+{
+    const char *p[RUN_ROW_COLS + 1];
+    struct pg_result *r;
+    enum err e;
+
+    if (created)
+        *created = NULL;
+    if (!rows->n)
+        return ERR_OK;
+    for (size_t c = 0; c < RUN_ROW_COLS; c++) {
+        struct buf b;
+        buf_init(&b, a, SIZE_MAX / 2);
+        buf_addc(&b, '{');
+        for (size_t i = 0; i < rows->n; i++)
+            array_elem(&b, rows->v[i * RUN_ROW_COLS + c]);
+        buf_addc(&b, '}');
+        ASSERT(!buf_err(&b));
+        p[c] = buf_str(&b);
+    }
+    p[RUN_ROW_COLS] = state_ts(a, now_us);
+    if ((e = db_query(db, a, CREATE_SQL, RUN_ROW_COLS + 1, p, &r, NULL)))
+        return e;
+    if (created)
+        *created = r;
+    rows->n = 0;
+    return ERR_OK;
+}
+
+enum err sched_run_create_at(struct db *db, struct arena *a, const struct run_request *rq,
+                             int64_t now_us, const struct run_pipe *pipe, int64_t *run_id,
+                             const char **err)
+{
+    struct run_rows rows;
+    struct pg_result *r;
+    enum err e;
+
+    *run_id = 0;
+    run_rows_init(&rows, a);
+    if ((e = sched_run_prepare(db, a, rq, now_us, pipe, &rows, err)) ||
+        (e = sched_run_insert(db, a, &rows, now_us, &r)))
         return e;
     if (db_rows(r))
-        *run_id = pipe->run_id;
+        *run_id = db_i64(r, 0, 0);
     return ERR_OK;
 }
 

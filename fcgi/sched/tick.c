@@ -5,7 +5,8 @@
  * FOR UPDATE SKIP LOCKED (a second scheduler takes other rows or none), their
  * due ticks become runs (INSERT ... ON CONFLICT (pipeline_id, cron_tick) DO
  * NOTHING inside run creation), and last_tick/next_tick advance — all or
- * nothing.  Killed mid-batch, nothing of the batch is committed and the next
+ * nothing; the batch's runs go in with one statement (sched_run_insert), after
+ * one snapshot per run.  Killed mid-batch, nothing of the batch is committed and the next
  * pass does it again; committed twice (two schedulers, a retried batch), the
  * unique key absorbs the overlap.
  *
@@ -137,7 +138,7 @@ static void plan(struct pass *ps, struct pg_result *r, int i, struct due_pipe *d
 }
 
 static enum err materialise(struct pass *ps, struct due_pipe *dp, const int64_t *ids,
-                            size_t *next_id)
+                            size_t *next_id, struct run_rows *rows)
 {
     char from[24], to[24];
     enum err e;
@@ -166,9 +167,8 @@ static enum err materialise(struct pass *ps, struct due_pipe *dp, const int64_t 
         struct run_pipe pipe = {ids[(*next_id)++], dp->parallelism, dp->alert_status,
                                 dp->alert_user};
         const char *err = NULL;
-        int64_t run_id = 0;
 
-        e = sched_run_create_at(ps->db, ps->a, &rq, ps->now_us, &pipe, &run_id, &err);
+        e = sched_run_prepare(ps->db, ps->a, &rq, ps->now_us, &pipe, rows, &err);
         if (e == ERR_UNPROCESSABLE || e == ERR_NOT_FOUND) {
             if (!err)
                 err = "the pipeline disappeared";
@@ -190,6 +190,7 @@ static enum err batch(struct pass *ps, void *arg)
     struct pg_result *r;
     struct due_pipe *dps;
     struct buf bid, blt, bnt;
+    struct run_rows rows;
     int64_t *ids = NULL;
     size_t total = 0, next_id = 0;
     int n;
@@ -227,9 +228,10 @@ static enum err batch(struct pass *ps, void *arg)
     buf_init(&bid, ps->a, SIZE_MAX / 2);
     buf_init(&blt, ps->a, SIZE_MAX / 2);
     buf_init(&bnt, ps->a, SIZE_MAX / 2);
+    run_rows_init(&rows, ps->a);
     for (int i = 0; i < n; i++) {
         struct due_pipe *dp = &dps[i];
-        if (dp->valid && (e = materialise(ps, dp, ids, &next_id)))
+        if (dp->valid && (e = materialise(ps, dp, ids, &next_id, &rows)))
             goto out;
         buf_addf(&bid, "%s%" PRId64, i ? "," : "{", dp->id);
         if (dp->last_tick)
@@ -244,6 +246,9 @@ static enum err batch(struct pass *ps, void *arg)
     buf_addc(&bid, '}');
     buf_addc(&blt, '}');
     buf_addc(&bnt, '}');
+    /* Every run of the batch in one statement. */
+    if ((e = sched_run_insert(ps->db, ps->a, &rows, ps->now_us, NULL)))
+        goto out;
     p[0] = buf_str(&bid);
     p[1] = buf_str(&blt);
     p[2] = buf_str(&bnt);

@@ -110,9 +110,13 @@ mktask "$P3" vanish "if [ -e $T/lost-once ]; then echo second; else touch $T/los
 R=$(run_of "$P3")
 TI=$(ti_of "$R" vanish)
 expect "the task runs" 20 "SELECT state FROM task_instance WHERE id = $TI" running
-for ((i = 0; i < 50; i++)); do [[ -s $VAR/attempts/cube-r$R-t$TI-a1/pid ]] && break; sleep 0.1; done
+A=$VAR/attempts/cube-r$R-t$TI-a1
+for ((i = 0; i < 50; i++)); do [[ -s $A/pid && -s $A/pgid ]] && break; sleep 0.1; done
 read -r shim _ <"$VAR/attempts/cube-r$R-t$TI-a1/pid"
+pgid=$(cat "$VAR/attempts/cube-r$R-t$TI-a1/pgid" 2>/dev/null || true)
+# The shim and the task's process group vanish, as on a reboot of the node.
 kill -KILL "$shim"
+[[ $pgid =~ ^[0-9]+$ ]] && kill -KILL -- "-$pgid" 2>/dev/null
 expect "after the grace it is lost and retried" 20 \
     "SELECT split_part(reason, ';', 1) FROM task_attempt WHERE task_instance_id = $TI AND try_number = 1" "lost: process vanished"
 clock_shift 6

@@ -27,8 +27,13 @@ same "the ticks are the due minutes" \
 same "last_tick and next_tick advanced in the same transaction" \
     "$(q "SELECT last_tick = '$T0' AND next_tick = '$T0'::timestamptz + interval '1 minute' FROM pipeline WHERE id = $P")" t
 daemon_stop cube-scheduler KILL
+mark=$(wc -c <"$LOGDIR/cube-scheduler.log")
 daemon_start cube-scheduler
-# A second scheduler beside it: it stands by.
+for ((i = 0; i < 100; i++)); do
+    tail -c +$((mark + 1)) "$LOGDIR/cube-scheduler.log" | grep -q '"msg":"scheduler: leading"' && break
+    sleep 0.1
+done
+# A second scheduler beside the one that leads: it stands by.
 as_user setsid -f sh -c 'echo $$ >"$0"; exec "$@"' "$T/second.pid" env -i "${DENV[@]}" "${TEST_ENV[@]}" \
     "$BUILD/bin/cube-scheduler" </dev/null >"$T/second.log" 2>&1
 sleep 1
