@@ -154,25 +154,11 @@ static int command(int argc, char **argv)
     return rc;
 }
 
-/* CUBE_SHIM, else cube-shim next to this program. */
 static struct executor *open_executor(void)
 {
-    char self[PATH_MAX], shim[PATH_MAX + 16];
-    ssize_t n;
-    struct executor *x;
-
-    if (cfg.shim && *cfg.shim) {
-        snprintf(shim, sizeof(shim), "%s", cfg.shim);
-    } else {
-        n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-        if (n <= 0)
-            die("cannot find this program's path: %s", strerror(errno));
-        self[n] = '\0';
-        *strrchr(self, '/') = '\0';
-        snprintf(shim, sizeof(shim), "%s/cube-shim", self);
-    }
-    if (!(x = exec_local_open(cfg.exec_dir, shim)))
-        die("the local executor cannot start (CUBE_EXEC_DIR=%s, shim %s)", cfg.exec_dir, shim);
+    struct executor *x = exec_local_open_configured();
+    if (!x)
+        die("the local executor cannot start (CUBE_EXEC_DIR=%s)", cfg.exec_dir);
     return x;
 }
 

@@ -140,6 +140,9 @@ struct executor; /* opaque */
  * or shim_path is not executable.  The handle holds no state beyond the two paths. */
 struct executor *exec_local_open(const char *root, const char *shim_path);
 void exec_close(struct executor *x);
+/* The local executor as configured: CUBE_EXEC_DIR, and CUBE_SHIM or else cube-shim next to
+ * the running program.  NULL, with the reason logged, when it cannot be opened. */
+struct executor *exec_local_open_configured(void);
 
 /*
  * Starts the attempt.  Idempotent: when <name>/ exists already the attempt is adopted

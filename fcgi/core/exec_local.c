@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/cfg.h"
 #include "core/exec.h"
 #include "core/js.h"
 #include "core/log.h"
@@ -986,4 +987,28 @@ enum err exec_list(struct executor *x, struct arena *a, const char ***names, siz
     *names = v;
     *n = cnt;
     return ERR_OK;
+}
+
+struct executor *exec_local_open_configured(void)
+{
+    char self[PATH_MAX], shim[PATH_MAX + 16];
+    ssize_t n;
+    char *slash;
+    struct executor *x;
+
+    if (cfg.shim && *cfg.shim) {
+        snprintf(shim, sizeof(shim), "%s", cfg.shim);
+    } else {
+        n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        if (n <= 0 || !(slash = memrchr(self, '/', (size_t)n))) {
+            log_error("executor: cannot find this program's path: %s", strerror(errno));
+            return NULL;
+        }
+        *slash = '\0';
+        snprintf(shim, sizeof(shim), "%s/cube-shim", self);
+    }
+    x = exec_local_open(cfg.exec_dir, shim);
+    if (!x)
+        log_error("executor: cannot open CUBE_EXEC_DIR=%s with shim %s", cfg.exec_dir, shim);
+    return x;
 }

@@ -332,33 +332,12 @@ const struct resource res_runhistory = {
 
 /* ---- task instances and logs ---------------------------------------------------------- */
 
-/* CUBE_SHIM, else cube-shim next to this program. */
-static const char *exec_shim_path(char *buf, size_t n)
-{
-    char self[2048];
-    ssize_t len;
-    char *slash;
-
-    if (cfg.shim && *cfg.shim)
-        return cfg.shim;
-    len = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    if (len <= 0)
-        return "cube-shim";
-    self[len] = '\0';
-    slash = strrchr(self, '/');
-    if (slash)
-        *slash = '\0';
-    snprintf(buf, n, "%s/cube-shim", self);
-    return buf;
-}
-
 /* The local executor, for reading logs (this process never submits). */
 static struct executor *executor(void)
 {
     static struct executor *x;
-    char shim[4096];
     if (!x)
-        x = exec_local_open(cfg.exec_dir, exec_shim_path(shim, sizeof(shim)));
+        x = exec_local_open_configured();
     return x;
 }
 
