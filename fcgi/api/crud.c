@@ -963,10 +963,7 @@ static enum err visible_ids(struct ctx *cx, const struct resource *res, json_obj
     buf_adds(&sql, " ORDER BY t.\"id\"");
     if ((e = db_query(cx->db, cx->arena, buf_str(&sql), p.n, p.v, &r, &de)))
         return query_error(cx, e, &de);
-    *n = (size_t)db_rows(r);
-    *out = arena_alloc(cx->arena, (*n ? *n : 1) * sizeof(**out));
-    for (size_t i = 0; i < *n; i++)
-        (*out)[i] = db_i64(r, (int)i, 0);
+    *out = db_col_i64(cx->arena, r, 0, n);
     return ERR_OK;
 }
 

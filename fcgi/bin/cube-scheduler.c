@@ -154,14 +154,6 @@ static int command(int argc, char **argv)
     return rc;
 }
 
-static struct executor *open_executor(void)
-{
-    struct executor *x = exec_local_open_configured();
-    if (!x)
-        die("the local executor cannot start (CUBE_EXEC_DIR=%s)", cfg.exec_dir);
-    return x;
-}
-
 int main(int argc, char **argv)
 {
     static const char *const channels[] = {"cube_sched"};
@@ -191,7 +183,8 @@ int main(int argc, char **argv)
     l.nchannels = ARRAY_LEN(channels);
     l.once = once;
     l.db = db_new(cfg.db_url, "cube-scheduler", cfg.db_timeout_ms);
-    l.x = open_executor();
+    if (!(l.x = exec_local_open_configured()))
+        die("the local executor cannot start (CUBE_EXEC_DIR=%s)", cfg.exec_dir);
     l.ctx = &ctx;
     l.pass = scheduler_pass;
     l.extra_fd = -1;

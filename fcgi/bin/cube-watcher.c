@@ -133,14 +133,6 @@ static void watcher_after_wait(void *ctx, struct pass *ps)
     (void)hooks_progress(c->hooks, ps);
 }
 
-static struct executor *open_executor(void)
-{
-    struct executor *x = exec_local_open_configured();
-    if (!x)
-        die("the local executor cannot start (CUBE_EXEC_DIR=%s)", cfg.exec_dir);
-    return x;
-}
-
 int main(int argc, char **argv)
 {
     static const char *const channels[] = {"cube_watch"};
@@ -170,7 +162,8 @@ int main(int argc, char **argv)
     memset(&ctx, 0, sizeof(ctx));
     ctx.hooks = hooks_new();
     memset(&l, 0, sizeof(l));
-    l.x = open_executor();
+    if (!(l.x = exec_local_open_configured()))
+        die("the local executor cannot start (CUBE_EXEC_DIR=%s)", cfg.exec_dir);
     if (!realpath(cfg.exec_dir, ctx.root))
         die("CUBE_EXEC_DIR %s: %s", cfg.exec_dir, strerror(errno));
     ctx.ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);

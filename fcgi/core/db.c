@@ -382,6 +382,16 @@ int64_t db_i64(const struct pg_result *r, int row, int col)
     return n;
 }
 
+int64_t *db_col_i64(struct arena *a, const struct pg_result *r, int col, size_t *n)
+{
+    int64_t *v;
+    *n = (size_t)db_rows(r);
+    v = arena_alloc(a, (*n ? *n : 1) * sizeof(*v));
+    for (size_t i = 0; i < *n; i++)
+        v[i] = db_i64(r, (int)i, col);
+    return v;
+}
+
 const char *db_colname(const struct pg_result *r, int col)
 {
     return PQfname((const PGresult *)r, col);

@@ -54,7 +54,10 @@ int db_rows(const struct pg_result *r);
 int db_cols(const struct pg_result *r);
 const char *db_val(const struct pg_result *r, int row, int col); /* NULL for SQL NULL */
 size_t db_len(const struct pg_result *r, int row, int col);
-int64_t db_i64(const struct pg_result *r, int row, int col); /* 0 for NULL */
+int64_t db_i64(const struct pg_result *r, int row, int col);
+/* Column col of every row as integers, in the arena (never NULL); *n gets the row count. */
+int64_t *db_col_i64(struct arena *a, const struct pg_result *r, int col,
+                    size_t *n); /* 0 for NULL */
 const char *db_colname(const struct pg_result *r, int col);
 
 /* Counters for /api/metrics. */

@@ -183,28 +183,31 @@ enum err res_task_suggestion(struct ctx *cx, const struct resource *res, int64_t
 
 /* ---- runs ------------------------------------------------------------------------------ */
 
-static enum err run_stop(struct ctx *cx, const struct resource *res, int64_t id)
+typedef enum err sched_op_fn(struct db *db, struct arena *a, int64_t id, const char *actor,
+                             const char **err);
+
+/* One state-machine operation on a row the caller owns; answers with the row afterwards. */
+static enum err row_op(struct ctx *cx, const struct resource *res, int64_t id, const char *owner,
+                       const char *what, sched_op_fn *op)
 {
     const char *err = NULL;
-    enum err e = may(cx, res, id, RUN_OWNER, "stop");
+    enum err e = may(cx, res, id, owner, what);
     if (e)
         return e;
-    if ((e = sched_run_cancel(cx->db, cx->arena, id, cx->user.username, &err)))
+    if ((e = op(cx->db, cx->arena, id, cx->user.username, &err)))
         return sched_error(cx, e, err);
     crud_changed(cx, res);
     return crud_show(cx, res, id);
 }
 
+static enum err run_stop(struct ctx *cx, const struct resource *res, int64_t id)
+{
+    return row_op(cx, res, id, RUN_OWNER, "stop", sched_run_cancel);
+}
+
 static enum err run_rerun(struct ctx *cx, const struct resource *res, int64_t id)
 {
-    const char *err = NULL;
-    enum err e = may(cx, res, id, RUN_OWNER, "re-run");
-    if (e)
-        return e;
-    if ((e = sched_run_rerun(cx->db, cx->arena, id, cx->user.username, &err)))
-        return sched_error(cx, e, err);
-    crud_changed(cx, res);
-    return crud_show(cx, res, id);
+    return row_op(cx, res, id, RUN_OWNER, "re-run", sched_run_rerun);
 }
 
 static enum err stop_action(struct ctx *cx, const struct resource *res, const int64_t *ids,
@@ -418,18 +421,11 @@ static enum err ti_log_download(struct ctx *cx, const struct resource *res, int6
 
 static enum err ti_clear(struct ctx *cx, const struct resource *res, int64_t id)
 {
-    const char *err = NULL;
-    enum err e = may(cx, res, id,
-                     "t.\"run_id\" IN (SELECT r.\"id\" FROM \"run\" r WHERE "
-                     "r.\"pipeline_id\" IN (SELECT p.\"id\" FROM \"pipeline\" p WHERE "
-                     "p.\"created_by_fk\" = {uid} OR " CREATOR_OF("p.\"project_id\"") "))",
-                     "clear");
-    if (e)
-        return e;
-    if ((e = sched_task_clear(cx->db, cx->arena, id, cx->user.username, &err)))
-        return sched_error(cx, e, err);
-    crud_changed(cx, res);
-    return crud_show(cx, res, id);
+    return row_op(cx, res, id,
+                  "t.\"run_id\" IN (SELECT r.\"id\" FROM \"run\" r WHERE "
+                  "r.\"pipeline_id\" IN (SELECT p.\"id\" FROM \"pipeline\" p WHERE "
+                  "p.\"created_by_fk\" = {uid} OR " CREATOR_OF("p.\"project_id\"") "))",
+                  "clear", sched_task_clear);
 }
 
 static const struct res_route ti_routes[] = {

@@ -171,9 +171,7 @@ static enum err batch(struct pass *ps, void *arg)
     n = (size_t)db_rows(r);
     if (!n)
         return ERR_OK;
-    ids = arena_alloc(ps->a, n * sizeof(*ids));
-    for (size_t i = 0; i < n; i++)
-        ids[i] = db_i64(r, (int)i, 0);
+    ids = db_col_i64(ps->a, r, 0, &n);
     /* The intent, committed on its own before any executor call. */
     {
         struct state_task_set s = STATE_TASK_SET_INIT;

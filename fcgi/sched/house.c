@@ -57,9 +57,7 @@ static enum err old_runs(struct pass *ps, void *arg)
     n = (size_t)db_rows(r);
     if (!n)
         return ERR_OK;
-    ids = arena_alloc(ps->a, n * sizeof(*ids));
-    for (size_t i = 0; i < n; i++)
-        ids[i] = db_i64(r, (int)i, 0);
+    ids = db_col_i64(ps->a, r, 0, &n);
     p[0] = state_ids(ps->a, ids, n);
     if ((e = db_query(ps->db, ps->a, NAMES_SQL, 1, p, &names, NULL)))
         return e;

@@ -110,9 +110,7 @@ static enum err outbox_batch(struct pass *ps, void *arg)
         db_rollback(ps->db);
         return ERR_OK;
     }
-    ids = arena_alloc(ps->a, *n * sizeof(*ids));
-    for (size_t i = 0; i < *n; i++)
-        ids[i] = db_i64(r, (int)i, 0);
+    ids = db_col_i64(ps->a, r, 0, n);
     p[0] = state_ids(ps->a, ids, *n);
     p[1] = state_ts(ps->a, ps->now_us);
     if ((e = db_query(ps->db, ps->a, NOTIFY_SQL, 2, p, NULL, NULL)) ||

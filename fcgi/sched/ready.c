@@ -79,9 +79,7 @@ static enum err pending_timeouts(struct pass *ps)
     n = (size_t)db_rows(r);
     if (!n)
         return ERR_OK;
-    ids = arena_alloc(ps->a, n * sizeof(*ids));
-    for (size_t i = 0; i < n; i++)
-        ids[i] = db_i64(r, (int)i, 0);
+    ids = db_col_i64(ps->a, r, 0, &n);
     if ((e = state_tasks_cas(ps->db, ps->a, ps->now_us, ids, n, from, 1, "failed", NULL,
                              arena_printf(ps->a, "pending timeout: no slot within %" PRId64 " s",
                                           cfg.pending_timeout_s),
@@ -105,9 +103,7 @@ static enum err retries(struct pass *ps)
     n = (size_t)db_rows(r);
     if (!n)
         return ERR_OK;
-    ids = arena_alloc(ps->a, n * sizeof(*ids));
-    for (size_t i = 0; i < n; i++)
-        ids[i] = db_i64(r, (int)i, 0);
+    ids = db_col_i64(ps->a, r, 0, &n);
     if ((e = state_tasks_cas(ps->db, ps->a, ps->now_us, ids, n, from, 1, "scheduled", NULL, "retry",
                              ps->actor, NULL, &changed, NULL)))
         return e;
