@@ -69,6 +69,7 @@ static const struct fixed_route {
     bool auth;
 } fixed_routes[] = {
     {"POST", "/api/login", auth_login, false},
+    {"GET", "/api/login", auth_login_config, false},
     {"POST", "/api/logout", auth_logout, false},
     {"GET", "/api/health", health, false},
     {"GET", "/api/metrics", metrics_render, false},

@@ -18,6 +18,7 @@ const char *api_route_name(int i);
 /* auth_api.c */
 enum err auth_request(struct ctx *cx) WARN_UNUSED;
 enum err auth_login(struct ctx *cx);
+enum err auth_login_config(struct ctx *cx);
 enum err auth_logout(struct ctx *cx);
 enum err auth_login_page(struct ctx *cx);
 enum err auth_login_form(struct ctx *cx);

@@ -21,6 +21,9 @@
 #include "core/sha256.h"
 #include "core/common.h"
 
+/* Auto-registration refuses shorter passwords; the sign-in page tells users so. */
+enum { AUTH_MIN_PASSWORD = 8 };
+
 #define SESSION_COOKIE "cube_session"
 #define USER_COOKIE "myapp_username"
 
@@ -327,8 +330,8 @@ static enum err check_login(struct ctx *cx, const char *username, const char *pa
             dummy_hash[0] = '\0';
         if (auth_check_password(password, dummy_hash))
             log_warn("dummy hash matched");
-        if (cfg.auto_register && valid_username(username) && strlen(password) >= 8 &&
-            auto_register(cx, username, password, &uid))
+        if (cfg.auto_register && valid_username(username) &&
+            strlen(password) >= AUTH_MIN_PASSWORD && auto_register(cx, username, password, &uid))
             uid = 0;
     }
     if (!uid) {
@@ -390,6 +393,16 @@ enum err auth_login(struct ctx *cx)
     json_object_object_add(res, "token", json_object_new_string(token));
     json_object_object_add(res, "username", json_object_new_string(cx->user.username));
     json_object_object_add(res, "expires_in", json_object_new_int64(cfg.jwt_ttl));
+    resp_ok(cx, res);
+    return ERR_OK;
+}
+
+/* GET /api/login: what the sign-in page needs to know before anyone is signed in. */
+enum err auth_login_config(struct ctx *cx)
+{
+    json_object *res = json_object_new_object();
+    json_object_object_add(res, "auto_register", json_object_new_boolean(cfg.auto_register));
+    json_object_object_add(res, "min_password", json_object_new_int(AUTH_MIN_PASSWORD));
     resp_ok(cx, res);
     return ERR_OK;
 }

@@ -657,6 +657,47 @@ static enum err pipeline_dag(struct ctx *cx, const struct resource *res, int64_t
     return ERR_OK;
 }
 
+/* GET cron_preview?cron=<expr>&tz=<zone>&n=<1..20>: the next fire times, so the editor can
+ * show what a schedule means before it is saved.  Same parser and zone rules as the
+ * scheduler, so the preview cannot disagree with what will run. */
+static enum err pipeline_cron_preview(struct ctx *cx, const struct resource *res, int64_t id)
+{
+    const char *text = req_query(cx, "cron"), *tz = req_query(cx, "tz"), *ns = req_query(cx, "n");
+    int64_t n = 5, at[20];
+    struct cron_expr ce;
+    char cerr[160], when[32];
+    json_object *out, *next;
+    size_t got;
+
+    (void)res;
+    (void)id;
+    if (!text || !*text)
+        return resp_error(cx, ERR_BADREQ, "cron: required");
+    if (ns && !parse_i64(ns, 1, (int64_t)ARRAY_LEN(at), &n))
+        return resp_error(cx, ERR_BADREQ, "n: expected an integer from 1 to %zu", ARRAY_LEN(at));
+    if (!tz || !*tz)
+        tz = "UTC";
+    if (!cron_parse(text, &ce, cerr, sizeof(cerr)))
+        return resp_error(cx, ERR_BADREQ, "cron: %s", cerr);
+    if (!cron_tz_valid(tz))
+        return resp_error(cx, ERR_BADREQ, "tz: unknown time zone '%s'", tz);
+    got = cron_next_n(&ce, tz, (int64_t)time(NULL), at, (size_t)n);
+    next = json_object_new_array();
+    for (size_t i = 0; i < got; i++) {
+        time_t t = (time_t)at[i];
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        json_object_array_add(next, json_object_new_string(when));
+    }
+    out = json_object_new_object();
+    json_object_object_add(out, "cron", json_object_new_string(text));
+    json_object_object_add(out, "tz", json_object_new_string(tz));
+    json_object_object_add(out, "next", next);
+    resp_ok(cx, out);
+    return ERR_OK;
+}
+
 static const struct res_route pipeline_routes[] = {
     {"GET", "{id}/dag", pipeline_dag},
     {"POST", "{id}/run", res_pipeline_run},
@@ -665,6 +706,7 @@ static const struct res_route pipeline_routes[] = {
     {"POST", "{id}/backfill", res_pipeline_backfill},
     {"GET", "{id}/export", pipeline_export},
     {"POST", "import", pipeline_import},
+    {"GET", "cron_preview", pipeline_cron_preview},
 };
 
 static const struct action pipeline_actions[] = {
