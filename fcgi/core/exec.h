@@ -109,6 +109,15 @@ struct exec_spec {
                              * (127.0.0.1 unless given) and MASTER_PORT (29500 unless given)
                              * for each, one process group; success iff all exit 0, else the
                              * first rank to fail (in time) gives the code */
+    /* For the remote engines (engine.h); the local engine runs on the host and ignores them. */
+    const char *image;         /* container image, "" = the engine's default */
+    double gpus;               /* per replica: Slurm gres, Kubernetes nvidia.com/gpu */
+    const char *gpu_type;      /* "" or a model: the gres type, or a node label value */
+    const char *const *mounts; /* cube-studio syntax "name(pvc|hostpath|memory|configmap):/path" */
+    size_t nmounts;
+    const char *const *selector; /* "key=value" node selectors */
+    size_t nselector;
+    const char *queue; /* partition or namespace override, "" = the cluster's */
 };
 
 #define EXEC_DEFAULT_GRACE_S 10
