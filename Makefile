@@ -93,11 +93,13 @@ $(B)/tests/fcgi_trivial: $(B)/obj/tests/bench/fcgi_trivial.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(shell pkg-config --libs fcgi) -o $@
 
-# Until the web app lands, nginx serves a placeholder page at /frontend/.
+# The web app (frontend/build.sh: npm ci when the lock changed, then tsc + vite build).
+FRONTEND_SRC := $(shell find frontend/src frontend/public -type f 2>/dev/null) \
+                frontend/index.html frontend/package.json frontend/package-lock.json \
+                frontend/vite.config.ts frontend/tsconfig.json frontend/static/index.html
 frontend: frontend/dist/index.html
-frontend/dist/index.html: frontend/static/index.html
-	@mkdir -p frontend/dist
-	cp $< $@
+frontend/dist/index.html: $(FRONTEND_SRC) frontend/build.sh
+	@bash frontend/build.sh
 
 unit: $(UNIT_BINS)
 tools: $(TOOL_BINS)
@@ -113,7 +115,8 @@ stop:
 	@bash deploy/stack.sh stop
 
 # make test builds both flavours: the API suite runs against the sanitizer build of cube-api.
-test: deps
+test:
+	@bash deploy/setup.sh --test
 	@$(MAKE) --no-print-directory build unit tools
 	@$(MAKE) --no-print-directory SAN=1 build unit
 	@bash tests/run.sh

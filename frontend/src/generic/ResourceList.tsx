@@ -1,0 +1,532 @@
+// The list of any API view, drawn from its _info: columns, labels, server-side paging and
+// sorting, the filter bar, column choice, row and multi-row actions, CSV export and import,
+// and the create button. Pages of their own (pipelines, runs, members, ...) are built on it.
+//
+// Its queries are keyed ['list', view, ...]: invalidate ['list', view] after changing rows of
+// the view elsewhere and every list of it refreshes.
+import { useEffect, useMemo, useState, type ReactNode } from 'react';
+import {
+  Alert,
+  App,
+  Button,
+  Checkbox,
+  Divider,
+  Empty,
+  Modal,
+  Popconfirm,
+  Popover,
+  Space,
+  Table,
+  Tooltip,
+  Typography,
+  Upload,
+  type TableColumnsType,
+  type TableProps,
+} from 'antd';
+import {
+  DeleteOutlined,
+  DownloadOutlined,
+  EditOutlined,
+  EyeOutlined,
+  PlusOutlined,
+  ReloadOutlined,
+  SettingOutlined,
+  UploadOutlined,
+} from '@ant-design/icons';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { Link, useSearchParams } from 'react-router';
+import { ApiError, resource, type ActionInfo, type Filter, type Row } from '../api';
+import { useT } from '../i18n';
+import { CellValue } from './CellValue';
+import { LinkButton } from './LinkButton';
+import { FilterBar } from './FilterBar';
+import { buildFormData, emptyListState, readListState, writeListState, type ListFilter, type ListState } from './listQuery';
+import { useInfo } from './related';
+
+export interface ResourceListProps {
+  view: string;
+  title?: ReactNode;
+  fixedFilters?: Filter[] /* always applied, e.g. a run list per pipeline */;
+  rowActions?: (row: Row) => ReactNode /* extra links/buttons in the actions column */;
+  toolbarExtra?: ReactNode;
+  rowLink?: (row: Row) => string | null /* where clicking the primary column goes; default /r/<view>/<id> */;
+  refetchInterval?: number;
+  hideCreate?: boolean;
+  createLink?: string;
+  // Prefix of this list's keys in the query string, so two lists on one page keep apart.
+  urlPrefix?: string;
+  // A small table inside another page: state kept in memory, no filter bar, no CSV, no column
+  // chooser, small rows.
+  compact?: boolean;
+  hideFilters?: boolean;
+  // Text of the delete action (e.g. "Revoke" for tokens).
+  deleteLabel?: string;
+  defaultPageSize?: number;
+  // A cell of its own for some columns (a run's state as a coloured tag, ...).
+  columnRender?: Record<string, (value: unknown, row: Row) => ReactNode>;
+  // Columns not shown at all (e.g. the project when the list is of one project).
+  hideColumns?: string[];
+  // Single-row actions of the view the page replaces with its own buttons (still offered for
+  // several selected rows when the action allows it).
+  hideActions?: string[];
+  'data-testid'?: string;
+}
+
+const PAGE_SIZES = [10, 20, 50, 100];
+
+function useListState(prefix: string, inUrl: boolean): [ListState, (s: ListState, push?: boolean) => void] {
+  const [sp, setSp] = useSearchParams();
+  const [local, setLocal] = useState<ListState>(emptyListState);
+  const fromUrl = useMemo(() => readListState(sp, prefix), [sp, prefix]);
+  if (!inUrl) return [local, (s) => setLocal(s)];
+  return [fromUrl, (s, push) => setSp((prev) => writeListState(prev, s, prefix), { replace: !push })];
+}
+
+// The column choice of a view, remembered in this browser.
+function useChosenColumns(view: string): [string[] | null, (c: string[] | null) => void] {
+  const key = `cube.columns.${view}`;
+  const read = () => {
+    try {
+      const v = JSON.parse(localStorage.getItem(key) ?? 'null') as unknown;
+      return Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v as string[]) : null;
+    } catch {
+      return null;
+    }
+  };
+  const [cols, setCols] = useState<string[] | null>(read);
+  // Another view (same component, new props) reads its own choice.
+  useEffect(() => setCols(read()), [key]);
+  return [
+    cols,
+    (c) => {
+      if (c) localStorage.setItem(key, JSON.stringify(c));
+      else localStorage.removeItem(key);
+      setCols(c);
+    },
+  ];
+}
+
+// The column that names a row and links to it.
+export function primaryColumn(cols: string[]): string | undefined {
+  for (const c of ['name', 'title', 'username', 'label']) if (cols.includes(c)) return c;
+  return cols.find((c) => c !== 'id') ?? cols[0];
+}
+
+interface UploadReport {
+  message: string;
+  results: string[];
+}
+
+export default function ResourceList(props: ResourceListProps) {
+  const { view, compact = false } = props;
+  const t = useT();
+  const { message, modal } = App.useApp();
+  const qc = useQueryClient();
+  const info = useInfo(view);
+  const [state, setState] = useListState(props.urlPrefix ?? '', !compact);
+  const [chosen, setChosen] = useChosenColumns(view);
+  const [selected, setSelected] = useState<Array<number | string>>([]);
+  const [busyAction, setBusyAction] = useState<string | null>(null);
+  const [uploadReport, setUploadReport] = useState<UploadReport | null>(null);
+
+  const inf = info.data;
+  const hidden = useMemo(() => new Set(props.hideColumns ?? []), [props.hideColumns]);
+  const allCols = useMemo(() => (inf?.list_columns ?? []).filter((c) => !hidden.has(c)), [inf, hidden]);
+  const visibleCols = useMemo(() => {
+    const ch = chosen?.filter((c) => allCols.includes(c));
+    return ch && ch.length ? allCols.filter((c) => ch.includes(c)) : allCols;
+  }, [chosen, allCols]);
+  const defaultPageSize = props.defaultPageSize ?? (compact ? 10 : 20);
+  const fd = useMemo(
+    () =>
+      buildFormData(state, {
+        fixedFilters: props.fixedFilters,
+        // The API returns only the chosen columns (form_data.columns): less to send and render.
+        columns: visibleCols.length < (inf?.list_columns.length ?? 0) ? visibleCols : undefined,
+        defaultPageSize,
+      }),
+    [state, props.fixedFilters, visibleCols, inf, defaultPageSize],
+  );
+  const fdKey = JSON.stringify(fd);
+
+  const list = useQuery({
+    queryKey: ['list', view, fd],
+    queryFn: ({ signal }) => resource.list(view, fd, signal),
+    // Asked at once, beside _info rather than after it: the first page of a list is one
+    // round trip sooner.  Once _info says the list is not allowed, it is not asked again.
+    enabled: inf ? !!inf.user_permissions.list : true,
+    placeholderData: (prev) => prev,
+    refetchInterval: props.refetchInterval,
+  });
+  useEffect(() => setSelected([]), [fdKey]);
+
+  if (info.isError)
+    return <Alert type="error" showIcon message={t('generic.loadFailed')} description={info.error.message} role="alert" />;
+  if (!inf) return <Table loading columns={[]} dataSource={[]} />;
+  if (!inf.user_permissions.list) return <Alert type="warning" showIcon message={t('generic.noPermission')} />;
+
+  const perms = inf.user_permissions;
+  const actions = Object.values(inf.action ?? {});
+  const singleActions = actions.filter((a) => a.single && !props.hideActions?.includes(a.name));
+  const multiActions = actions.filter((a) => a.multiple);
+  const canEdit = perms.edit && inf.edit_columns.length > 0;
+  const canAdd = perms.add && inf.add_columns.length > 0 && !props.hideCreate;
+  const rows = list.data?.data ?? [];
+  const invalidate = () => qc.invalidateQueries({ queryKey: ['list', view] });
+  const linkOf = (row: Row): string | null =>
+    props.rowLink ? props.rowLink(row) : perms.show ? `/r/${view}/${String(row.id)}` : null;
+
+  // Filters of the page (e.g. this project) preset the same fields of a new record.
+  const createHref = (() => {
+    if (props.createLink) return props.createLink;
+    const q = new URLSearchParams();
+    for (const f of props.fixedFilters ?? [])
+      if ((f.opr === 'eq' || f.opr === 'rel_o_m') && inf.add_columns.some((c) => c.name === f.col)) q.set(f.col, String(f.value));
+    const s = q.toString();
+    return `/r/${view}/new${s ? `?${s}` : ''}`;
+  })();
+
+  async function runSingle(a: ActionInfo, row: Row) {
+    const go = async () => {
+      setBusyAction(`${a.name}:${String(row.id)}`);
+      try {
+        await resource.action(view, a.name, row.id as number);
+        message.success(t('generic.action.done', { action: a.text }));
+        await invalidate();
+      } catch (e) {
+        message.error(e instanceof Error ? e.message : String(e));
+      } finally {
+        setBusyAction(null);
+      }
+    };
+    if (a.confirmation) modal.confirm({ title: a.text, content: a.confirmation, onOk: go });
+    else await go();
+  }
+
+  function runMulti(a: ActionInfo) {
+    const ids = selected;
+    modal.confirm({
+      title: `${a.text} (${ids.length})`,
+      content: a.confirmation || t('generic.action.confirm', { action: a.text, n: ids.length }),
+      okButtonProps: { danger: a.name === 'muldelete' },
+      onOk: async () => {
+        try {
+          const r = (await resource.multiAction(view, a.name, ids)) as { success?: unknown[]; fail?: unknown[] } | null;
+          if (r && Array.isArray(r.success) && Array.isArray(r.fail))
+            (r.fail.length ? message.warning : message.success)(
+              t('generic.action.multiDone', { action: a.text, ok: r.success.length, fail: r.fail.length }),
+            );
+          else message.success(t('generic.action.done', { action: a.text }));
+          setSelected([]);
+          await invalidate();
+        } catch (e) {
+          message.error(e instanceof Error ? e.message : String(e));
+        }
+      },
+    });
+  }
+
+  async function remove(row: Row) {
+    try {
+      await resource.remove(view, row.id as number);
+      message.success(t('generic.deleted'));
+      await invalidate();
+    } catch (e) {
+      message.error(e instanceof Error ? e.message : String(e));
+    }
+  }
+
+  async function importCsv(file: File) {
+    const body = new FormData();
+    body.append('csv_file', file, file.name);
+    try {
+      const res = await fetch(`/api/${view}/upload/`, { method: 'POST', body, credentials: 'same-origin' });
+      const j = (await res.json().catch(() => null)) as { status?: number; message?: string; result?: unknown } | null;
+      if (!res.ok || !j || j.status !== 0) throw new ApiError(j?.message || `${res.status} ${res.statusText}`, res.status, j);
+      setUploadReport({ message: j.message ?? '', results: Array.isArray(j.result) ? j.result.map(String) : [] });
+      await invalidate();
+    } catch (e) {
+      message.error(e instanceof Error ? e.message : String(e));
+    }
+  }
+
+  const primary = primaryColumn(visibleCols);
+  const columns: TableColumnsType<Row> = visibleCols.map((c) => ({
+    key: c,
+    dataIndex: c,
+    title: inf.description_columns[c] ? <Tooltip title={inf.description_columns[c]}>{inf.label_columns[c] ?? c}</Tooltip> : (inf.label_columns[c] ?? c),
+    sorter: inf.order_columns.includes(c),
+    sortOrder: state.order?.col === c ? (state.order.dir === 'asc' ? 'ascend' : 'descend') : null,
+    sortDirections: ['ascend', 'descend'],
+    render: (v: unknown, row: Row) => {
+      const cell = props.columnRender?.[c] ? props.columnRender[c](v, row) : <CellValue value={v} />;
+      const href = c === primary ? linkOf(row) : null;
+      return href ? (
+        <Link to={href} data-testid="row-link">
+          {cell}
+        </Link>
+      ) : (
+        cell
+      );
+    },
+  }));
+
+  const hasRowActions = perms.show || canEdit || perms.delete || singleActions.length > 0 || !!props.rowActions;
+  if (hasRowActions)
+    columns.push({
+      key: '_actions',
+      title: t('generic.actions'),
+      fixed: compact ? undefined : 'right',
+      render: (_: unknown, row: Row) => (
+        <Space size={0} wrap data-testid="row-actions">
+          {props.rowActions?.(row)}
+          {perms.show && (
+            <Tooltip title={t('generic.show')}>
+              <LinkButton to={props.rowLink?.(row) ?? `/r/${view}/${String(row.id)}`} aria-label={t('generic.show')} type="link" size="small" icon={<EyeOutlined />} />
+            </Tooltip>
+          )}
+          {canEdit && (
+            <Tooltip title={t('generic.edit')}>
+              <LinkButton
+                to={`/r/${view}/${String(row.id)}/edit`}
+                aria-label={t('generic.edit')}
+                data-testid="row-edit"
+                type="link"
+                size="small"
+                icon={<EditOutlined />}
+              />
+            </Tooltip>
+          )}
+          {singleActions.map((a) => (
+            <Button
+              key={a.name}
+              type="link"
+              size="small"
+              loading={busyAction === `${a.name}:${String(row.id)}`}
+              onClick={() => void runSingle(a, row)}
+              data-testid={`row-action-${a.name}`}
+            >
+              {a.text}
+            </Button>
+          ))}
+          {perms.delete && (
+            <Popconfirm
+              title={t('generic.deleteConfirm')}
+              okText={props.deleteLabel ?? t('generic.delete')}
+              okButtonProps={{ danger: true }}
+              cancelText={t('generic.cancel')}
+              onConfirm={() => remove(row)}
+            >
+              <Tooltip title={props.deleteLabel ?? t('generic.delete')}>
+                <Button
+                  type="link"
+                  size="small"
+                  danger
+                  icon={<DeleteOutlined />}
+                  aria-label={props.deleteLabel ?? t('generic.delete')}
+                  data-testid="row-delete"
+                />
+              </Tooltip>
+            </Popconfirm>
+          )}
+        </Space>
+      ),
+    });
+
+  const onChange: TableProps<Row>['onChange'] = (pg, _filters, sorter, extra) => {
+    if (extra.action === 'sort') {
+      const s = Array.isArray(sorter) ? sorter[0] : sorter;
+      const col = s?.order ? String(s.columnKey ?? s.field) : null;
+      setState({ ...state, page: 0, order: col ? { col, dir: s.order === 'ascend' ? 'asc' : 'desc' } : null });
+    } else if (extra.action === 'paginate') {
+      const size = pg.pageSize ?? defaultPageSize;
+      const sizeChanged = size !== (state.pageSize ?? defaultPageSize);
+      setState({ ...state, page: sizeChanged ? 0 : (pg.current ?? 1) - 1, pageSize: size === defaultPageSize ? null : size });
+    }
+  };
+
+  const applyFilters = (filters: ListFilter[]) => setState({ ...state, filters, page: 0 }, true);
+  const filtered = state.filters.length > 0;
+
+  const columnChooser = (
+    <Popover
+      trigger="click"
+      placement="bottomRight"
+      title={t('generic.columns')}
+      content={
+        <div style={{ maxHeight: 360, overflow: 'auto' }} data-testid="column-chooser">
+          <Checkbox.Group
+            style={{ display: 'flex', flexDirection: 'column', gap: 4 }}
+            value={visibleCols}
+            options={allCols.map((c) => ({ value: c, label: inf.label_columns[c] ?? c }))}
+            onChange={(v) => setChosen(v.length === allCols.length || v.length === 0 ? null : (v as string[]))}
+          />
+          <Divider style={{ margin: '8px 0' }} />
+          <Button size="small" onClick={() => setChosen(null)}>
+            {t('generic.columnsAll')}
+          </Button>
+        </div>
+      }
+    >
+      <Button icon={<SettingOutlined />} data-testid="list-columns">
+        {t('generic.columns')}
+      </Button>
+    </Popover>
+  );
+
+  const toolbar = (
+    <Space wrap>
+      {selected.length > 0 &&
+        multiActions.map((a) => (
+          <Button key={a.name} danger={a.name === 'muldelete'} onClick={() => runMulti(a)} data-testid={`multi-action-${a.name}`}>
+            {a.text} ({selected.length})
+          </Button>
+        ))}
+      {props.toolbarExtra}
+      <Tooltip title={t('generic.refresh')}>
+        <Button
+          icon={<ReloadOutlined />}
+          aria-label={t('generic.refresh')}
+          onClick={() => void list.refetch()}
+          loading={list.isFetching && !list.isLoading}
+        />
+      </Tooltip>
+      {!compact && columnChooser}
+      {!compact && inf.download_data && (
+        // Every row the filters match (page_size -1: the server's maximum), not just this page.
+        <Button icon={<DownloadOutlined />} href={resource.downloadUrl(view, { ...fd, page: 0, page_size: -1 })} download data-testid="list-export">
+          {t('generic.exportCsv')}
+        </Button>
+      )}
+      {!compact && inf.import_data && (
+        <Space.Compact>
+          <Upload accept=".csv,text/csv" showUploadList={false} beforeUpload={(f) => (void importCsv(f), false)}>
+            <Button icon={<UploadOutlined />} data-testid="list-import">
+              {t('generic.importCsv')}
+            </Button>
+          </Upload>
+          <Tooltip title={t('generic.importTemplate')}>
+            <Button icon={<DownloadOutlined />} href={`/api/${view}/download_template/`} download aria-label={t('generic.importTemplate')} />
+          </Tooltip>
+        </Space.Compact>
+      )}
+      {canAdd && (
+        <LinkButton to={createHref} type="primary" icon={<PlusOutlined />} data-testid="list-create">
+          {t('generic.create')}
+        </LinkButton>
+      )}
+    </Space>
+  );
+
+  // title={null} asks for no title at all.
+  const title = props.title !== undefined ? props.title : compact ? null : inf.list_title;
+  const empty = list.isError ? (
+    <Alert
+      type="error"
+      showIcon
+      role="alert"
+      message={t('generic.loadFailed')}
+      description={list.error.message}
+      action={<Button onClick={() => void list.refetch()}>{t('generic.retry')}</Button>}
+    />
+  ) : (
+    <Empty
+      image={Empty.PRESENTED_IMAGE_SIMPLE}
+      description={filtered ? t('generic.emptyFiltered') : t('generic.empty', { what: inf.label_title })}
+    >
+      {filtered ? (
+        <Button onClick={() => applyFilters([])}>{t('generic.filter.reset')}</Button>
+      ) : (
+        canAdd && (
+          <LinkButton to={createHref} type="primary" icon={<PlusOutlined />}>
+            {t('generic.create')}
+          </LinkButton>
+        )
+      )}
+    </Empty>
+  );
+
+  return (
+    <div data-testid={props['data-testid'] ?? 'resource-list'} data-view={view}>
+      <div style={{ display: 'flex', justifyContent: 'space-between', alignItems: 'center', gap: 16, flexWrap: 'wrap', marginBottom: 12 }}>
+        {title ? (
+          <Typography.Title level={compact ? 5 : 4} style={{ margin: 0 }}>
+            {title}
+          </Typography.Title>
+        ) : (
+          <span />
+        )}
+        {toolbar}
+      </div>
+      {!compact && !props.hideFilters && (
+        <div style={{ marginBottom: 12 }}>
+          <FilterBar
+            info={inf}
+            applied={state.filters}
+            onApply={applyFilters}
+            rows={rows}
+            exclude={[...(props.hideColumns ?? []), ...(props.fixedFilters ?? []).map((f) => f.col)]}
+          />
+        </div>
+      )}
+      {list.isError && rows.length > 0 && (
+        <Alert type="error" showIcon role="alert" message={list.error.message} style={{ marginBottom: 12 }} />
+      )}
+      <Table<Row>
+        rowKey={(r) => String(r.id)}
+        size={compact ? 'small' : 'middle'}
+        columns={columns}
+        dataSource={rows}
+        // Also while new filters or a new page load: the old rows stay on screen meanwhile.
+        loading={list.isLoading || (list.isFetching && list.isPlaceholderData)}
+        onChange={onChange}
+        scroll={{ x: 'max-content' }}
+        locale={{ emptyText: list.isLoading ? ' ' : empty }}
+        rowSelection={
+          multiActions.length && !compact
+            ? { selectedRowKeys: selected.map(String), onChange: (keys) => setSelected(keys.map((k) => (/^\d+$/.test(String(k)) ? Number(k) : String(k)))) }
+            : undefined
+        }
+        pagination={{
+          current: state.page + 1,
+          pageSize: state.pageSize ?? defaultPageSize,
+          total: list.data?.count ?? 0,
+          showSizeChanger: !compact,
+          pageSizeOptions: PAGE_SIZES,
+          showTotal: (n) => t('generic.total', { n }),
+          hideOnSinglePage: compact,
+          size: compact ? 'small' : 'default',
+        }}
+      />
+      <UploadReportModal report={uploadReport} onClose={() => setUploadReport(null)} />
+    </div>
+  );
+}
+
+function UploadReportModal({ report, onClose }: { report: UploadReport | null; onClose: () => void }) {
+  const t = useT();
+  const failed = (report?.results ?? []).map((r, i) => ({ row: i + 1, r })).filter((x) => x.r !== 'success');
+  return (
+    <Modal
+      open={!!report}
+      onCancel={onClose}
+      onOk={onClose}
+      title={t('generic.importDone')}
+      cancelButtonProps={{ style: { display: 'none' } }}
+      destroyOnHidden
+    >
+      <Typography.Paragraph>{report?.message}</Typography.Paragraph>
+      {failed.length > 0 && (
+        <>
+          <Typography.Paragraph type="danger">{t('generic.importFailedRows', { n: failed.length })}</Typography.Paragraph>
+          <ul style={{ maxHeight: 240, overflow: 'auto' }}>
+            {failed.map((f) => (
+              <li key={f.row}>{t('generic.importRow', { row: f.row, error: f.r })}</li>
+            ))}
+          </ul>
+        </>
+      )}
+    </Modal>
+  );
+}
+

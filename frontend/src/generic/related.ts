@@ -1,0 +1,59 @@
+// Which API view lists the rows of a related table. A field descriptor names the related
+// *table* ("project", "users"); the rows are listed by a view ("project_modelview", "users"),
+// and the set of views is the OpenAPI document's paths. Also the shared _info query.
+import { useQuery } from '@tanstack/react-query';
+import { request, resource, type ResourceInfo } from '../api';
+
+// Views whose name does not follow from their table.
+const TABLE_VIEWS: Record<string, string> = {
+  run: 'workflow_modelview',
+  audit_log: 'log_modelview',
+  api_token: 'token_modelview',
+};
+
+export function viewForTable(table: string, views: readonly string[]): string {
+  const known = new Set(views);
+  const candidates = [TABLE_VIEWS[table], `${table}_modelview`, table, `${table}s`, `${table}s_modelview`];
+  for (const c of candidates) if (c && known.has(c)) return c;
+  return TABLE_VIEWS[table] ?? `${table}_modelview`;
+}
+
+export function viewsFromOpenapi(doc: { paths?: Record<string, unknown> } | null | undefined): string[] {
+  const out: string[] = [];
+  for (const p of Object.keys(doc?.paths ?? {})) {
+    const m = /^\/api\/([^/]+)\/_info$/.exec(p);
+    if (m) out.push(m[1]);
+  }
+  return out;
+}
+
+// The API's views; the document only changes with the server, so it is read once.
+export function useViews() {
+  return useQuery({
+    queryKey: ['openapi-views'],
+    queryFn: () => request<{ paths?: Record<string, unknown> }>('/api/openapi.json').then(viewsFromOpenapi),
+    staleTime: Infinity,
+    gcTime: Infinity,
+  });
+}
+
+export function useRelatedView(table: string | undefined): string | undefined {
+  const views = useViews();
+  if (!table) return undefined;
+  return views.data ? viewForTable(table, views.data) : undefined;
+}
+
+export const infoKey = (view: string) => ['info', view] as const;
+
+// _info depends on who asks (permissions) but not on time: cached for the session.
+export function useInfo(view: string | undefined) {
+  return useQuery<ResourceInfo>({
+    queryKey: infoKey(view ?? ''),
+    queryFn: () => resource.info(view as string),
+    enabled: !!view,
+    staleTime: 10 * 60_000,
+  });
+}
+
+// One record as GET /api/<view>/<id> returns it (show and edit pages share it).
+export const rowKey = (view: string, id: string | number) => ['row', view, String(id)] as const;

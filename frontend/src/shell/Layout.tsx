@@ -1,0 +1,128 @@
+// The frame around every signed-in page: the menu (from /myapp/menu, so the server decides
+// what a user sees), the header with notifications, language, the user and log out.
+import { useEffect, useMemo } from 'react';
+import { Badge, Button, Dropdown, Layout as AntLayout, Menu, Spin, Space, Typography } from 'antd';
+import { BellOutlined, LogoutOutlined, TranslationOutlined, UserOutlined } from '@ant-design/icons';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { Link, Navigate, Outlet, useLocation, useNavigate } from 'react-router';
+import { request, setUnauthorizedHandler } from '../api';
+import { useI18n } from '../i18n';
+import { routeForView } from '../routes';
+import { meKey, useMe } from './session';
+
+interface MenuItem {
+  name: string;
+  title: string;
+  menu_type: string;
+  url?: string;
+  children?: MenuItem[];
+}
+
+export function Layout() {
+  const { t, lang, setLang } = useI18n();
+  const me = useMe();
+  const nav = useNavigate();
+  const loc = useLocation();
+  const qc = useQueryClient();
+
+  useEffect(() => {
+    setUnauthorizedHandler(() => {
+      qc.setQueryData(meKey, null);
+      nav(`/login?next=${encodeURIComponent(window.location.pathname.replace(/^\/frontend/, '') + window.location.search)}`);
+    });
+    return () => setUnauthorizedHandler(null);
+  }, [nav, qc]);
+
+  const menu = useQuery({
+    queryKey: ['menu'],
+    queryFn: () => request<MenuItem[]>('/myapp/menu'),
+    enabled: !!me.data,
+    staleTime: 300_000,
+  });
+  const unread = useQuery({
+    queryKey: ['unread'],
+    queryFn: () => request<{ unread: number }>('/api/notification_modelview/unread'),
+    enabled: !!me.data,
+    refetchInterval: 15_000,
+  });
+
+  const items = useMemo(
+    () =>
+      (menu.data ?? []).map((g) => ({
+        key: g.name,
+        label: t(`menu.${g.name}`) === `menu.${g.name}` ? g.title : t(`menu.${g.name}`),
+        children: (g.children ?? []).map((c) => ({
+          key: routeForView(c.name),
+          label: <Link to={routeForView(c.name)}>{c.title}</Link>,
+        })),
+      })),
+    [menu.data, t],
+  );
+
+  if (me.isLoading) return <Spin style={{ display: 'block', margin: '30vh auto' }} />;
+  if (!me.data) return <Navigate to={`/login?next=${encodeURIComponent(loc.pathname + loc.search)}`} replace />;
+
+  // The menu entry whose route is the longest prefix of the current path is the selected one.
+  const selected = items
+    .flatMap((g) => g.children.map((c) => c.key))
+    .filter((k) => loc.pathname === k || loc.pathname.startsWith(`${k}/`))
+    .sort((a, b) => b.length - a.length)
+    .slice(0, 1);
+
+  async function logout() {
+    await request('/api/logout', { method: 'POST', quiet401: true }).catch(() => undefined);
+    qc.clear();
+    nav('/login', { replace: true });
+  }
+
+  return (
+    <AntLayout style={{ minHeight: '100vh' }}>
+      <AntLayout.Sider width={220} theme="light" breakpoint="lg" collapsedWidth={64} style={{ borderRight: '1px solid #f0f0f0' }}>
+        <Link to="/" style={{ display: 'flex', alignItems: 'center', gap: 8, padding: '16px 20px' }}>
+          <img src={`${import.meta.env.BASE_URL}favicon.svg`} alt="" width={24} />
+          <Typography.Text strong style={{ fontSize: 18 }}>
+            Cube
+          </Typography.Text>
+        </Link>
+        <Menu
+          mode="inline"
+          items={items}
+          selectedKeys={selected}
+          defaultOpenKeys={['project', 'train', 'me']}
+          style={{ borderInlineEnd: 0 }}
+        />
+      </AntLayout.Sider>
+      <AntLayout>
+        <AntLayout.Header
+          style={{ background: '#fff', padding: '0 24px', display: 'flex', justifyContent: 'flex-end', borderBottom: '1px solid #f0f0f0' }}
+        >
+          <Space size="middle">
+            <Link to="/notifications" aria-label={t('shell.notifications')}>
+              <Badge count={unread.data?.unread ?? 0} size="small" data-testid="unread-badge">
+                <BellOutlined style={{ fontSize: 18 }} />
+              </Badge>
+            </Link>
+            <Button type="text" icon={<TranslationOutlined />} onClick={() => setLang(lang === 'en' ? 'zh' : 'en')}>
+              {t('shell.language')}
+            </Button>
+            <Dropdown
+              menu={{
+                items: [
+                  { key: 'profile', icon: <UserOutlined />, label: <Link to="/profile">{t('shell.profile')}</Link> },
+                  { key: 'logout', icon: <LogoutOutlined />, label: t('shell.logout'), onClick: logout },
+                ],
+              }}
+            >
+              <Button type="text" icon={<UserOutlined />} data-testid="current-user">
+                {me.data.username}
+              </Button>
+            </Dropdown>
+          </Space>
+        </AntLayout.Header>
+        <AntLayout.Content style={{ margin: 24 }}>
+          <Outlet />
+        </AntLayout.Content>
+      </AntLayout>
+    </AntLayout>
+  );
+}
