@@ -7,6 +7,7 @@ import { RouterProvider } from 'react-router';
 import { I18nProvider, useI18n } from './i18n';
 import { ApiError } from './api';
 import { router } from './routes';
+import { fetchMe, meKey } from './shell/session';
 
 const queryClient = new QueryClient({
   defaultOptions: {
@@ -18,6 +19,12 @@ const queryClient = new QueryClient({
     },
   },
 });
+
+// Who is signed in is the first thing every page needs: ask while the app's code is still
+// being evaluated, not after the first render.
+if (!window.location.pathname.endsWith('/login')) {
+  void queryClient.prefetchQuery({ queryKey: meKey, queryFn: fetchMe, staleTime: 60_000 });
+}
 
 function Themed() {
   const { lang } = useI18n();

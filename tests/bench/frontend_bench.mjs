@@ -140,7 +140,11 @@ await admin.put(`/api/pipeline_modelview/${pipe.id}`, { dag_json: dag });
 console.error(`bench: made pipeline ${pipe.id}: ${N} tasks, ${edgeCount} edges in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
 const browser = await launch();
-const cookie = (token) => [{ name: 'cube_session', value: token, url: BASE, httpOnly: true, sameSite: 'Lax' }];
+// The two cookies /api/login sets in a browser: the session, and its readable companion.
+const cookie = (token) => [
+  { name: 'cube_session', value: token, url: BASE, httpOnly: true, sameSite: 'Lax' },
+  { name: 'myapp_username', value: 'admin', url: BASE, sameSite: 'Lax' },
+];
 const problems = [];
 async function freshContext(viewport = { width: 1280, height: 800 }) {
   // A new context is a new, empty HTTP cache: every load below is a cold one.

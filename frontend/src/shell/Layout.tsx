@@ -59,8 +59,12 @@ export function Layout() {
     [menu.data, t],
   );
 
-  if (me.isLoading) return <Spin style={{ display: 'block', margin: '30vh auto' }} />;
-  if (!me.data) return <Navigate to={`/login?next=${encodeURIComponent(loc.pathname + loc.search)}`} replace />;
+  // Someone who signed in before (the server's readable companion cookie of the session) gets
+  // the page at once, its chunk and data loading beside the session probe rather than after
+  // it; a 401 on the way still sends them to the login page.  Anyone else waits for the probe.
+  const likelySignedIn = document.cookie.split('; ').some((c) => c.startsWith('myapp_username='));
+  if (me.isLoading && !likelySignedIn) return <Spin style={{ display: 'block', margin: '30vh auto' }} />;
+  if (!me.isLoading && !me.data) return <Navigate to={`/login?next=${encodeURIComponent(loc.pathname + loc.search)}`} replace />;
 
   // The menu entry whose route is the longest prefix of the current path is the selected one.
   const selected = items
@@ -114,7 +118,7 @@ export function Layout() {
               }}
             >
               <Button type="text" icon={<UserOutlined />} data-testid="current-user">
-                {me.data.username}
+                {me.data?.username ?? ''}
               </Button>
             </Dropdown>
           </Space>
