@@ -6,10 +6,11 @@
  * The master opens the socket, maps the shared metrics, forks N workers and
  * then only supervises: a worker that dies is replaced; SIGHUP starts a new
  * generation and then retires the old one (no moment without workers);
- * SIGTERM retires everyone and exits.  A worker retires between requests:
- * its signal handler only writes to a self-pipe, and the accept loop polls
- * that pipe next to the (non-blocking) listening socket, so a request that
- * has been accepted is always answered.
+ * SIGTERM retires everyone and exits.  A worker serves several requests at
+ * once on its lanes (below) from one epoll loop; it retires between requests:
+ * its signal handler only writes to a self-pipe that the loop watches next to
+ * the (non-blocking) listening socket, it stops accepting, and every request
+ * it has accepted is still answered.
  */
 #include <errno.h>
 #include <fcgiapp.h>
@@ -20,10 +21,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/common_interface_defs.h>
+#endif
 
 #include "api/api.h"
 #include "core/cfg.h"
@@ -46,6 +53,52 @@ static volatile sig_atomic_t got_term, got_hup, got_chld;
 
 /* ---- worker ------------------------------------------------------------------------------ */
 
+/*
+ * A worker serves up to LANES requests at a time, one per lane.  A lane is a coroutine
+ * (ucontext) with its own stack, arena, FastCGI request and PostgreSQL connection; it runs
+ * its request straight through and gives the worker back only while it waits for
+ * PostgreSQL (db_set_wait).  Lanes run one at a time and switch only inside a database
+ * wait, so what the process shares (the auth caches, the Redis connection, the metrics)
+ * needs no locks.
+ *
+ * A worker takes a second request only while every request it has waits for a write
+ * (DB_WAIT_WRITE).  A write waits for its commit to reach the disk: without lanes four
+ * workers have at most four commits per WAL flush, and creates are bound by the flush
+ * latency, not by the CPU.  A read waits for the server's CPU instead, and running more of
+ * them at once only adds backends competing for the same cores: measured on two cores,
+ * PostgreSQL's CPU time per show nearly doubled with four reads per worker instead of one.
+ */
+enum { LANES = 4, LANE_STACK = 2 << 20, LOG_FLUSH_MS = 100 };
+
+struct lane {
+    ucontext_t uc;
+    void *stack;
+    void *asan_fake; /* ASan's fake-stack handle while the lane is switched out */
+    FCGX_Request rq;
+    struct arena arena;
+    struct db *db;
+    int index;
+    int watched;   /* its PostgreSQL socket as registered with epoll, -1: none */
+    bool busy;     /* has a request */
+    bool waiting;  /* switched out until its socket is readable */
+    bool on_write; /* ... for a statement that may write */
+};
+
+/* epoll tags: the listening socket, the signal pipe, then lane i as EV_LANE + i. */
+enum { EV_LISTEN, EV_SIGNAL, EV_LANE };
+
+static struct lane lanes[LANES];
+static struct lane *current; /* the lane running now; NULL: the scheduler */
+static ucontext_t sched_uc;
+#if defined(__SANITIZE_ADDRESS__)
+static void *sched_asan_fake;
+static const void *sched_stack_bottom;
+static size_t sched_stack_size;
+#endif
+static int epfd = -1;
+static bool listen_watched, unix_socket;
+static struct kv *worker_kv;
+
 static void worker_on_term(int sig)
 {
     int saved = errno;
@@ -54,6 +107,91 @@ static void worker_on_term(int sig)
     if (write(sig_pipe[1], "x", 1) < 0)
         (void)0;
     errno = saved;
+}
+
+/* The switches, annotated for ASan, which must know whose stack is live. */
+static void enter_lane(struct lane *l)
+{
+    current = l;
+#if defined(__SANITIZE_ADDRESS__)
+    __sanitizer_start_switch_fiber(&sched_asan_fake, l->stack, LANE_STACK);
+#endif
+    if (swapcontext(&sched_uc, &l->uc) < 0)
+        die("swapcontext: %s", strerror(errno));
+#if defined(__SANITIZE_ADDRESS__)
+    __sanitizer_finish_switch_fiber(sched_asan_fake, NULL, NULL);
+#endif
+    current = NULL;
+}
+
+static void leave_lane(struct lane *l)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    __sanitizer_start_switch_fiber(&l->asan_fake, sched_stack_bottom, sched_stack_size);
+#endif
+    if (swapcontext(&l->uc, &sched_uc) < 0)
+        die("swapcontext: %s", strerror(errno));
+#if defined(__SANITIZE_ADDRESS__)
+    __sanitizer_finish_switch_fiber(l->asan_fake, &sched_stack_bottom, &sched_stack_size);
+#endif
+}
+
+static struct lane *free_lane(void)
+{
+    /* The lowest first: under light load one connection does all the work. */
+    for (int i = 0; i < LANES; i++)
+        if (!lanes[i].busy)
+            return &lanes[i];
+    return NULL;
+}
+
+/* Whether a lane other than l (NULL: any lane) has a request. */
+static bool busy_besides(const struct lane *l)
+{
+    for (int i = 0; i < LANES; i++)
+        if (lanes[i].busy && &lanes[i] != l)
+            return true;
+    return false;
+}
+
+/* Whether to take another request now: a lane is free and every request in hand waits for
+ * a write (see the top of this section). */
+static bool may_accept(void)
+{
+    if (got_term || !free_lane())
+        return false;
+    for (int i = 0; i < LANES; i++)
+        if (lanes[i].busy && !(lanes[i].waiting && lanes[i].on_write))
+            return false;
+    return true;
+}
+
+/* db_wait_fn of a lane: parks it until fd is readable. */
+static void lane_wait(void *arg, int fd, unsigned flags)
+{
+    struct lane *l = arg;
+    struct pollfd pf = {fd, POLLIN, 0};
+
+    if (l == current && ((flags & DB_WAIT_FRESH) || l->watched != fd)) {
+        /* A new connection (or socket number): the old one's registration went away when
+         * its socket was closed, so this never removes another lane's. */
+        struct epoll_event ev = {.events = EPOLLIN, .data.u64 = EV_LANE + (uint64_t)l->index};
+        l->watched = -1;
+        if (!epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) ||
+            (errno == EEXIST && !epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev)))
+            l->watched = fd;
+    }
+    /* Wait here, without a switch, when nothing else can happen meanwhile: a read of the only
+     * request in hand (no other request is taken during a read).  Also off a lane, or when
+     * epoll refused the socket. */
+    if (l != current || l->watched != fd || (!(flags & DB_WAIT_WRITE) && !busy_besides(l))) {
+        while (poll(&pf, 1, -1) < 0 && errno == EINTR)
+            ;
+        return;
+    }
+    l->waiting = true;
+    l->on_write = flags & DB_WAIT_WRITE;
+    leave_lane(l);
 }
 
 /* libfcgi frees its strings at FCGX_Finish_r, before the request is logged: copy them. */
@@ -137,16 +275,169 @@ static void log_request(struct ctx *cx, int64_t micros)
         json_object_object_add(o, "user", js_new_str(cx->user.username));
     if (cx->resp.status >= 400 && cx->errmsg)
         json_object_object_add(o, "error", json_object_new_string(cx->errmsg));
-    log_line(js_str(o));
+    log_queue(js_str(o));
     json_object_put(o);
+}
+
+/* Writes the queued access-log lines once the oldest has waited LOG_FLUSH_MS; returns the
+ * microseconds until then (INT64_MAX: nothing queued). */
+static int64_t flush_log_if_due(void)
+{
+    int64_t since = log_queued_since(), left;
+
+    if (since < 0)
+        return INT64_MAX;
+    left = since + LOG_FLUSH_MS * 1000 - clock_mono_us();
+    if (left <= 0) {
+        log_flush();
+        return INT64_MAX;
+    }
+    return left;
+}
+
+/* One accepted request, start to finish, on lane l. */
+static void serve(struct lane *l)
+{
+    FCGX_Request *rq = &l->rq;
+    struct arena *arena = &l->arena;
+    int64_t t0 = clock_mono_us(), us;
+    struct ctx cx;
+
+    ctx_init(&cx, arena, l->db, worker_kv);
+    cx.req.method = param(rq, arena, "REQUEST_METHOD");
+    cx.req.path = param(rq, arena, "DOCUMENT_URI");
+    if (!*cx.req.path)
+        cx.req.path = param(rq, arena, "SCRIPT_NAME");
+    cx.req.query = param(rq, arena, "QUERY_STRING");
+    cx.req.content_type = param(rq, arena, "CONTENT_TYPE");
+    cx.req.cookie = param(rq, arena, "HTTP_COOKIE");
+    cx.req.authorization = param(rq, arena, "HTTP_AUTHORIZATION");
+    cx.req.remote_addr = param(rq, arena, "REMOTE_ADDR");
+    cx.req.request_id = param(rq, arena, "REQUEST_ID");
+    read_body(rq, &cx);
+    api_handle(&cx);
+    write_response(rq, &cx, !strcmp(cx.req.method, "HEAD"));
+    /* libfcgi's close shuts down the sending side and waits, up to 2 s, for nginx to close
+     * its end: against a TCP reset discarding the response.  A unix socket has no resets
+     * (nginx reads what was written before it sees the end), so skip the wait and close. */
+    if (unix_socket)
+        FCGX_Detach(rq);
+    FCGX_Finish_r(rq);
+    us = clock_mono_us() - t0;
+    metrics_observe(cx.route, cx.resp.status, us);
+    log_request(&cx, us);
+    (void)flush_log_if_due();
+    /* libfcgi's strings died at Finish; ours die here. */
+    arena_reset(arena);
+}
+
+static void wait_events(void);
+
+static void lane_entry(void)
+{
+    struct lane *l = current;
+
+#if defined(__SANITIZE_ADDRESS__)
+    __sanitizer_finish_switch_fiber(NULL, &sched_stack_bottom, &sched_stack_size);
+#endif
+    for (;;) {
+        serve(l);
+        l->busy = false;
+        /* While no other lane has a request, this one takes the next itself, and waits for it
+         * here too: no switch to the scheduler and back for every request. */
+        while (!busy_besides(l) && may_accept()) {
+            if (FCGX_Accept_r(&l->rq) < 0) {
+                wait_events();
+                continue;
+            }
+            l->busy = true;
+            serve(l);
+            l->busy = false;
+        }
+        leave_lane(l);
+    }
+}
+
+static void lane_init(struct lane *l, int index)
+{
+    /* The lowest page stays unmapped: an overflow faults instead of corrupting memory. */
+    char *stack = mmap(NULL, LANE_STACK, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+
+    if (stack == MAP_FAILED || mprotect(stack, 4096, PROT_NONE) < 0)
+        die("cannot map a lane stack: %s", strerror(errno));
+    memset(l, 0, sizeof(*l));
+    l->stack = stack;
+    l->index = index;
+    l->watched = -1;
+    l->db = db_new(cfg.db_url, "cube-api", cfg.db_timeout_ms);
+    db_set_wait(l->db, lane_wait, l);
+    if (FCGX_InitRequest(&l->rq, listen_fd, 0))
+        die("FCGX_InitRequest failed");
+    if (getcontext(&l->uc) < 0)
+        die("getcontext: %s", strerror(errno));
+    l->uc.uc_stack.ss_sp = stack;
+    l->uc.uc_stack.ss_size = LANE_STACK;
+    l->uc.uc_link = NULL; /* lane_entry never returns */
+    makecontext(&l->uc, lane_entry, 0);
+}
+
+/* The listening socket is watched only while the worker would take a request, and
+ * exclusively: a connection wakes one waiting worker, not all of them (each of which would
+ * then find accept() empty). */
+static void watch_listen(bool want)
+{
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.u64 = EV_LISTEN};
+
+    if (want == listen_watched)
+        return;
+    if (epoll_ctl(epfd, want ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, listen_fd, &ev) < 0)
+        die("epoll_ctl on the listening socket: %s", strerror(errno));
+    listen_watched = want;
+}
+
+static void on_event(const struct epoll_event *ev)
+{
+    char drain[64];
+    struct lane *l;
+
+    if (ev->data.u64 == EV_SIGNAL) {
+        while (read(sig_pipe[0], drain, sizeof(drain)) > 0)
+            ;
+        return;
+    }
+    if (ev->data.u64 < EV_LANE || ev->data.u64 >= EV_LANE + LANES)
+        return; /* the listening socket: the accept loop looks next */
+    l = &lanes[ev->data.u64 - EV_LANE];
+    if (l->waiting) {
+        l->waiting = false;
+        enter_lane(l);
+    } else if (!l->busy && !db_drain(l->db)) {
+        /* An idle connection the server closed: its socket is gone, and so is the watch. */
+        l->watched = -1;
+    }
+}
+
+/* One round of waiting: for a connection (while the worker would take one), for an answer a
+ * lane waits for, for a signal, or until the queued log lines are due.  Runs on the scheduler,
+ * or on a lane when no other lane has a request (so no event can be for a waiting lane). */
+static void wait_events(void)
+{
+    struct epoll_event evs[LANES + 2];
+    int64_t due = flush_log_if_due();
+    int n;
+
+    watch_listen(may_accept());
+    n = epoll_wait(epfd, evs, ARRAY_LEN(evs), due == INT64_MAX ? -1 : (int)(due / 1000 + 1));
+    if (n < 0 && errno != EINTR)
+        die("epoll_wait: %s", strerror(errno));
+    for (int i = 0; i < n; i++)
+        on_event(&evs[i]);
 }
 
 static NORETURN void worker_main(void)
 {
-    struct arena arena = ARENA_INIT;
-    struct db *db;
-    struct kv *kv;
-    FCGX_Request rq;
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = EV_SIGNAL};
     struct sigaction sa;
 
     log_component = "api";
@@ -156,7 +447,7 @@ static NORETURN void worker_main(void)
     if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
         die("pipe: %s", strerror(errno));
     memset(&sa, 0, sizeof(sa));
-    /* SA_RESTART: a body still arriving keeps being read; poll() wakes through the pipe. */
+    /* SA_RESTART: a body still arriving keeps being read; epoll wakes through the pipe. */
     sa.sa_flags = SA_RESTART;
     sa.sa_handler = worker_on_term;
     sigaction(SIGTERM, &sa, NULL);
@@ -171,52 +462,37 @@ static NORETURN void worker_main(void)
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
     }
-    db = db_new(cfg.db_url, "cube-api", cfg.db_timeout_ms);
-    kv = kv_open(cfg.redis);
-    if (FCGX_InitRequest(&rq, listen_fd, 0))
-        die("FCGX_InitRequest failed");
+    unix_socket = !strchr(cfg.socket, ':');
+    worker_kv = kv_open(cfg.redis);
+    epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (epfd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, sig_pipe[0], &ev) < 0)
+        die("epoll: %s", strerror(errno));
+    for (int i = 0; i < LANES; i++)
+        lane_init(&lanes[i], i);
 
-    while (!got_term) {
-        struct ctx cx;
-        int64_t t0;
+    /* Retiring (SIGTERM) stops the accepting; the lanes' requests still finish. */
+    while (!got_term || busy_besides(NULL)) {
+        struct lane *l;
 
-        /* Accept first: under load a connection is usually waiting, and the poll() would be
+        /* Accept first: under load a connection is usually waiting, and epoll_wait would be
          * one more system call per request.  The socket is non-blocking, so when another
-         * worker took the connection (or none is there) this fails at once and we wait. */
-        if (FCGX_Accept_r(&rq) < 0) {
-            struct pollfd pf[2] = {{listen_fd, POLLIN, 0}, {sig_pipe[0], POLLIN, 0}};
-            if (poll(pf, 2, -1) < 0 && errno != EINTR)
-                die("poll: %s", strerror(errno));
-            continue;
+         * worker took the connection (or none is there) this fails at once. */
+        while (may_accept()) {
+            l = free_lane();
+            if (FCGX_Accept_r(&l->rq) < 0)
+                break;
+            l->busy = true;
+            enter_lane(l);
         }
-        t0 = clock_mono_us();
-        ctx_init(&cx, &arena, db, kv);
-        cx.req.method = param(&rq, &arena, "REQUEST_METHOD");
-        cx.req.path = param(&rq, &arena, "DOCUMENT_URI");
-        if (!*cx.req.path)
-            cx.req.path = param(&rq, &arena, "SCRIPT_NAME");
-        cx.req.query = param(&rq, &arena, "QUERY_STRING");
-        cx.req.content_type = param(&rq, &arena, "CONTENT_TYPE");
-        cx.req.cookie = param(&rq, &arena, "HTTP_COOKIE");
-        cx.req.authorization = param(&rq, &arena, "HTTP_AUTHORIZATION");
-        cx.req.remote_addr = param(&rq, &arena, "REMOTE_ADDR");
-        cx.req.request_id = param(&rq, &arena, "REQUEST_ID");
-        read_body(&rq, &cx);
-        api_handle(&cx);
-        write_response(&rq, &cx, !strcmp(cx.req.method, "HEAD"));
-        FCGX_Finish_r(&rq);
-        {
-            int64_t us = clock_mono_us() - t0;
-            metrics_observe(cx.route, cx.resp.status, us);
-            log_request(&cx, us);
-        }
-        /* libfcgi's strings die at Finish; ours die here. */
-        arena_reset(&arena);
+        wait_events();
     }
-    FCGX_Free(&rq, 1);
-    arena_free(&arena);
-    db_close(db);
-    kv_close(kv);
+    log_flush();
+    for (int i = 0; i < LANES; i++) {
+        FCGX_Free(&lanes[i].rq, 1);
+        arena_free(&lanes[i].arena);
+        db_close(lanes[i].db);
+    }
+    kv_close(worker_kv);
     _exit(0);
 }
 

@@ -4,11 +4,19 @@
  * The cache maps statement text to a server-side statement name "c<N>".  It
  * is an open-addressing table that never deletes; when it fills up, further
  * new texts run unprepared (PQexecParams), which is still correct.
+ *
+ * Every statement goes out with libpq's asynchronous calls (PQsend*) and its
+ * results are collected the way PQexec collects them; the only difference is
+ * who waits for the server's answer: poll(2) here, or the wait hook a caller
+ * installed (cube-api's lanes run another request meanwhile).
  */
+#include <errno.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/db.h"
 #include "core/log.h"
@@ -34,6 +42,10 @@ struct db {
     int ncached, next_id;
     bool in_tx;
     int depth; /* nested db_begin calls: only the outermost commits */
+    db_wait_fn *wait;
+    void *wait_arg;
+    bool fresh;   /* no wait on this connection's socket yet */
+    bool writing; /* the statement running may write (DB_WAIT_WRITE) */
 };
 
 uint64_t db_error_count;
@@ -57,6 +69,59 @@ static void cache_clear(struct db *db)
     db->ncached = 0;
 }
 
+/* Blocks until the server has sent something on the connection (or it failed). */
+static void wait_input(struct db *db)
+{
+    int fd = PQsocket(db->conn);
+    struct pollfd p = {fd, POLLIN, 0};
+
+    if (fd < 0)
+        return;
+    if (db->wait) {
+        unsigned flags = (db->fresh ? DB_WAIT_FRESH : 0) | (db->writing ? DB_WAIT_WRITE : 0);
+        db->fresh = false;
+        db->wait(db->wait_arg, fd, flags);
+        return;
+    }
+    while (poll(&p, 1, -1) < 0 && errno == EINTR)
+        ;
+}
+
+/* After a PQsend* call: its results, collected as PQexec does (the last one; NULL when the
+ * call could not be sent or nothing came back). */
+static PGresult *collect(struct db *db, int sent)
+{
+    PGresult *last = NULL, *r;
+
+    if (!sent)
+        return NULL;
+    for (;;) {
+        ExecStatusType st;
+        /* On a lost connection PQconsumeInput fails and PQgetResult reports why at once. */
+        while (PQisBusy(db->conn)) {
+            wait_input(db);
+            if (!PQconsumeInput(db->conn))
+                break;
+        }
+        r = PQgetResult(db->conn);
+        if (!r)
+            break;
+        PQclear(last);
+        last = r;
+        st = PQresultStatus(r);
+        if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH ||
+            PQstatus(db->conn) == CONNECTION_BAD)
+            break;
+    }
+    return last;
+}
+
+/* PQexec, through collect(). */
+static PGresult *exec_simple(struct db *db, const char *sql)
+{
+    return collect(db, PQsendQuery(db->conn, sql));
+}
+
 static bool session_setup(struct db *db, char *err, size_t errlen)
 {
     char sql[256];
@@ -67,7 +132,7 @@ static bool session_setup(struct db *db, char *err, size_t errlen)
     snprintf(sql, sizeof(sql),
              "SET search_path = public; SET statement_timeout = %lld; SET TIME ZONE 'UTC'",
              (long long)db->timeout_ms);
-    r = PQexec(db->conn, sql);
+    r = exec_simple(db, sql);
     ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     if (!ok)
         snprintf(err, errlen, "session setup failed: %s", PQerrorMessage(db->conn));
@@ -97,6 +162,8 @@ static bool connect_now(struct db *db, char *err, size_t errlen)
         return false;
     }
     PQsetNoticeProcessor(db->conn, on_notice, NULL);
+    db->fresh = true;
+    db->writing = false;
     return session_setup(db, err, errlen);
 }
 
@@ -137,6 +204,25 @@ bool db_ok(struct db *db)
     return db && db->conn && PQstatus(db->conn) == CONNECTION_OK;
 }
 
+void db_set_wait(struct db *db, db_wait_fn *fn, void *arg)
+{
+    db->wait = fn;
+    db->wait_arg = arg;
+    db->fresh = true;
+}
+
+bool db_drain(struct db *db)
+{
+    if (!db->conn || PQstatus(db->conn) != CONNECTION_OK)
+        return false;
+    if (PQconsumeInput(db->conn))
+        return true;
+    /* EOF or an error: drop the socket now; the next query reconnects. */
+    PQfinish(db->conn);
+    db->conn = NULL;
+    return false;
+}
+
 static void clear_result(void *p)
 {
     PQclear(p);
@@ -169,8 +255,8 @@ static const char *prepared(struct db *db, const char *sql, int n, char *name, s
                 return name;
             s->uses = 0;
             snprintf(dealloc, sizeof(dealloc), "DEALLOCATE %s", name);
-            PQclear(PQexec(db->conn, dealloc));
-            r = PQprepare(db->conn, name, sql, n, NULL);
+            PQclear(exec_simple(db, dealloc));
+            r = collect(db, PQsendPrepare(db->conn, name, sql, n, NULL));
             if (PQresultStatus(r) == PGRES_COMMAND_OK) {
                 PQclear(r);
                 return name;
@@ -187,7 +273,7 @@ static const char *prepared(struct db *db, const char *sql, int n, char *name, s
     if (db->ncached >= CACHE_MAX)
         return NULL;
     snprintf(name, namelen, "c%d", db->next_id);
-    r = PQprepare(db->conn, name, sql, n, NULL);
+    r = collect(db, PQsendPrepare(db->conn, name, sql, n, NULL));
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
         /* Let the unprepared path report the error with its fields. */
         PQclear(r);
@@ -203,15 +289,26 @@ static const char *prepared(struct db *db, const char *sql, int n, char *name, s
     return name;
 }
 
+/* Whether sql may write: all but a plain SELECT (a data-modifying CTE starts with WITH). */
+static bool may_write(const char *sql)
+{
+    while (*sql == ' ' || *sql == '\n' || *sql == '\t' || *sql == '(')
+        sql++;
+    return strncasecmp(sql, "SELECT", 6) != 0;
+}
+
 static PGresult *run(struct db *db, const char *sql, int n, const char *const *params)
 {
     char name[32];
     bool failed;
-    const char *stmt = prepared(db, sql, n, name, sizeof(name), &failed);
+    const char *stmt;
+
+    db->writing = may_write(sql);
+    stmt = prepared(db, sql, n, name, sizeof(name), &failed);
 
     if (stmt)
-        return PQexecPrepared(db->conn, stmt, n, params, NULL, NULL, 0);
-    return PQexecParams(db->conn, sql, n, NULL, params, NULL, NULL, 0);
+        return collect(db, PQsendQueryPrepared(db->conn, stmt, n, params, NULL, NULL, 0));
+    return collect(db, PQsendQueryParams(db->conn, sql, n, NULL, params, NULL, NULL, 0));
 }
 
 enum err db_query(struct db *db, struct arena *a, const char *sql, int n, const char *const *params,
@@ -284,12 +381,12 @@ enum err db_query(struct db *db, struct arena *a, const char *sql, int n, const 
 
 enum err db_script(struct db *db, const char *sql, char *err, size_t errlen)
 {
-    PGresult *r = PQexec(db->conn, sql);
+    PGresult *r = exec_simple(db, sql);
     ExecStatusType st = PQresultStatus(r);
     enum err ret = ERR_OK;
 
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+        snprintf(err, errlen, "%s", r ? PQresultErrorMessage(r) : PQerrorMessage(db->conn));
         ret = ERR_DB;
     }
     PQclear(r);
@@ -300,6 +397,8 @@ enum err db_script(struct db *db, const char *sql, char *err, size_t errlen)
 static enum err simple(struct db *db, const char *sql)
 {
     char err[512];
+
+    db->writing = true; /* BEGIN, COMMIT, ROLLBACK: a COMMIT waits for the WAL flush */
     if (!db->conn || PQstatus(db->conn) != CONNECTION_OK) {
         if (db->in_tx || !connect_now(db, err, sizeof(err)))
             return ERR_UNAVAILABLE;

@@ -36,6 +36,25 @@ struct db *db_open(const char *conninfo, const char *app_name, int64_t timeout_m
 void db_close(struct db *db);
 bool db_ok(struct db *db);
 
+/* Who waits while a statement runs.  By default db_query() blocks in poll(2) until the server
+ * answers; with a hook, it calls fn(arg, fd, flags) instead whenever it needs input on the
+ * connection's socket fd, and fn returns once fd is readable (or may return early: the caller
+ * checks again).  The hook must not run queries on this handle. */
+enum db_wait_flag {
+    /* fd belongs to a connection the hook has not been called for (the first wait, or the
+     * first after a reconnect): watch it anew even when the number is the same. */
+    DB_WAIT_FRESH = 1 << 0,
+    /* The statement may write (anything but a plain SELECT, and COMMIT): its answer waits for
+     * the WAL flush, so the wait is mostly the disk's, not the server's CPU. */
+    DB_WAIT_WRITE = 1 << 1,
+};
+typedef void db_wait_fn(void *arg, int fd, unsigned flags);
+void db_set_wait(struct db *db, db_wait_fn *fn, void *arg);
+/* For a handle with no query running whose socket became readable (a notice, or the server
+ * closing it): reads what arrived.  false: the connection is gone and its socket closed (the
+ * next query reconnects), or there is none. */
+bool db_drain(struct db *db);
+
 /* Runs sql with n text parameters (NULL entries are SQL NULL). On failure fills *e (if given). */
 enum err db_query(struct db *db, struct arena *a, const char *sql, int n, const char *const *params,
                   struct pg_result **out, struct db_error *e) WARN_UNUSED;

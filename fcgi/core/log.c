@@ -1,4 +1,6 @@
-/* log.c — JSON lines on stderr, written with one write(2) so workers never interleave. */
+/* log.c — JSON lines on stderr, written with one write(2) so workers never interleave.
+ * Queued lines (the access log) are batched into writes of whole lines, each at most
+ * LOG_BATCH bytes: writes up to PIPE_BUF are atomic on a pipe, and on an O_APPEND file. */
 #include <json-c/json.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,6 +13,10 @@
 
 enum log_level log_level = LOGL_INFO;
 const char *log_component = "cube";
+
+static char queue[LOG_BATCH];
+static size_t queued;
+static int64_t queued_since_us = -1;
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
@@ -25,11 +31,45 @@ bool log_set_level(const char *name)
     return false;
 }
 
+void log_flush(void)
+{
+    size_t n = queued;
+
+    queued = 0;
+    queued_since_us = -1;
+    if (n && write(STDERR_FILENO, queue, n) < 0)
+        return;
+}
+
+int64_t log_queued_since(void)
+{
+    return queued_since_us;
+}
+
+void log_queue(const char *json)
+{
+    size_t n = strlen(json);
+
+    if (queued + n + 1 > sizeof(queue))
+        log_flush();
+    if (n + 1 > sizeof(queue)) {
+        log_line(json);
+        return;
+    }
+    if (!queued)
+        queued_since_us = clock_mono_us();
+    memcpy(queue + queued, json, n);
+    queue[queued + n] = '\n';
+    queued += n + 1;
+}
+
 void log_line(const char *json)
 {
     size_t n = strlen(json);
     char small[4096];
 
+    /* Queued lines first, so the log keeps the order things happened in. */
+    log_flush();
     /* One write per line: lines from concurrent workers stay whole (O_APPEND, < PIPE_BUF). */
     if (n + 1 <= sizeof(small)) {
         memcpy(small, json, n);

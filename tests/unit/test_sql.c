@@ -177,47 +177,47 @@ static void filter_like_ops(void **state)
 {
     static const struct fcase cases[] = {
         {"[{\"col\":\"name\",\"opr\":\"sw\",\"value\":\"ab\"}]",
-         " AND (t.\"name\" ILIKE $1)",
+         " AND (lower(t.\"name\") LIKE lower($1::text))",
          1,
          {"ab%"}},
         {"[{\"col\":\"name\",\"opr\":\"nsw\",\"value\":\"ab\"}]",
-         " AND NOT (t.\"name\" ILIKE $1)",
+         " AND NOT (lower(t.\"name\") LIKE lower($1::text))",
          1,
          {"ab%"}},
         {"[{\"col\":\"name\",\"opr\":\"ew\",\"value\":\"ab\"}]",
-         " AND (t.\"name\" ILIKE $1)",
+         " AND (lower(t.\"name\") LIKE lower($1::text))",
          1,
          {"%ab"}},
         {"[{\"col\":\"name\",\"opr\":\"new\",\"value\":\"ab\"}]",
-         " AND NOT (t.\"name\" ILIKE $1)",
+         " AND NOT (lower(t.\"name\") LIKE lower($1::text))",
          1,
          {"%ab"}},
         /* LIKE metacharacters in the value are escaped: a%b_c\ matches literally. */
         {"[{\"col\":\"name\",\"opr\":\"ct\",\"value\":\"a%b_c\\\\\"}]",
-         " AND (t.\"name\" ILIKE $1)",
+         " AND (lower(t.\"name\") LIKE lower($1::text))",
          1,
          {"%a\\%b\\_c\\\\%"}},
         {"[{\"col\":\"name\",\"opr\":\"nct\",\"value\":\"x\"}]",
-         " AND NOT (t.\"name\" ILIKE $1)",
+         " AND NOT (lower(t.\"name\") LIKE lower($1::text))",
          1,
          {"%x%"}},
         /* Injection attempts stay in the parameter. */
         {"[{\"col\":\"name\",\"opr\":\"sw\",\"value\":\"O'Brien\\\"); DROP TABLE item;--\"}]",
-         " AND (t.\"name\" ILIKE $1)",
+         " AND (lower(t.\"name\") LIKE lower($1::text))",
          1,
          {"O'Brien\"); DROP TABLE item;--%"}},
         {"[{\"col\":\"name\",\"opr\":\"ct\",\"value\":\"\"}]",
-         " AND (t.\"name\" ILIKE $1)",
+         " AND (lower(t.\"name\") LIKE lower($1::text))",
          1,
          {"%%"}},
         /* JSON columns are searched as text. */
         {"[{\"col\":\"meta\",\"opr\":\"ct\",\"value\":\"gpu\"}]",
-         " AND (t.\"meta\"::text ILIKE $1)",
+         " AND (lower(t.\"meta\"::text) LIKE lower($1::text))",
          1,
          {"%gpu%"}},
         /* A computed column is filtered on its expression. */
         {"[{\"col\":\"summary\",\"opr\":\"sw\",\"value\":\"a\"}]",
-         " AND ((t.\"name\" || ':' || t.\"size\") ILIKE $1)",
+         " AND (lower((t.\"name\" || ':' || t.\"size\")) LIKE lower($1::text))",
          1,
          {"a%"}},
     };
@@ -227,14 +227,18 @@ static void filter_like_ops(void **state)
 static void filter_eq_ops(void **state)
 {
     static const struct fcase cases[] = {
-        /* Text equality is case-insensitive: ILIKE with the value escaped, no wildcards. */
+        /* Text equality is case-insensitive: a LIKE of the lowered sides, the value escaped, no
+         * wildcards. */
         {"[{\"col\":\"name\",\"opr\":\"eq\",\"value\":\"Foo_1%\"}]",
-         " AND (t.\"name\" ILIKE $1)",
+         " AND (lower(t.\"name\") LIKE lower($1::text))",
          1,
          {"Foo\\_1\\%"}},
-        {"[{\"col\":\"name\",\"opr\":\"eq\",\"value\":5}]", " AND (t.\"name\" ILIKE $1)", 1, {"5"}},
+        {"[{\"col\":\"name\",\"opr\":\"eq\",\"value\":5}]",
+         " AND (lower(t.\"name\") LIKE lower($1::text))",
+         1,
+         {"5"}},
         {"[{\"col\":\"name\",\"opr\":\"neq\",\"value\":\"x\"}]",
-         " AND NOT (t.\"name\" ILIKE $1)",
+         " AND NOT (lower(t.\"name\") LIKE lower($1::text))",
          1,
          {"x"}},
         {"[{\"col\":\"name\",\"opr\":\"eq\",\"value\":null}]",
@@ -404,7 +408,8 @@ static void filter_array_and_combined(void **state)
     static const struct fcase cases[] = {
         /* An array value applies the operator per element, ANDed. */
         {"[{\"col\":\"name\",\"opr\":\"ct\",\"value\":[\"a\",\"b\"]}]",
-         " AND (t.\"name\" ILIKE $1) AND (t.\"name\" ILIKE $2)",
+         " AND (lower(t.\"name\") LIKE lower($1::text)) AND (lower(t.\"name\") LIKE "
+         "lower($2::text))",
          2,
          {"%a%", "%b%"}},
         {"[{\"col\":\"size\",\"opr\":\"neq\",\"value\":[1,null]}]",
@@ -417,7 +422,7 @@ static void filter_array_and_combined(void **state)
          "{\"col\":\"size\",\"opr\":\"gt\",\"value\":1},"
          "{\"col\":\"kind\",\"opr\":\"in\",\"value\":[\"small\",\"large\"]},"
          "{\"col\":\"owner\",\"opr\":\"rel_o_m\",\"value\":2}]",
-         " AND (t.\"name\" ILIKE $1) AND (t.\"size\" > $2::bigint)"
+         " AND (lower(t.\"name\") LIKE lower($1::text)) AND (t.\"size\" > $2::bigint)"
          " AND t.\"kind\" = ANY($3::text[]) AND (t.\"owner_id\" = $4::bigint)",
          4,
          {"a%", "1", "{\"small\",\"large\"}", "2"}},
