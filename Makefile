@@ -50,7 +50,7 @@ LIB_OBJ   := $(LIB_SRC:%.c=$(B)/obj/%.o)
 BINS      := $(B)/bin/cube-api $(B)/bin/cube $(patsubst fcgi/bin/%.c,$(B)/bin/%,$(wildcard fcgi/bin/cube-*.c))
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
-TOOL_BINS := $(B)/tests/api_runner $(B)/tests/fcgi_trivial
+TOOL_BINS := $(B)/tests/api_runner $(B)/tests/fcgi_trivial $(B)/tests/slurm_cli $(B)/tests/k8s_fake $(B)/tests/k8s_cli
 
 .PHONY: all build run stop test check lint fmt deps frontend clean bench unit tools
 all build: $(BINS) frontend
@@ -92,6 +92,20 @@ $(B)/tests/api_runner: $(B)/obj/tests/api/runner.o
 $(B)/tests/fcgi_trivial: $(B)/obj/tests/bench/fcgi_trivial.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(shell pkg-config --libs fcgi) -o $@
+
+# The Slurm executor's scenario tests (tests/engines/test_slurm.sh) drive it through this.
+$(B)/tests/slurm_cli: $(B)/obj/tests/engines/slurm_cli.o $(B)/libcube.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(PKG_LIBS) -o $@
+
+# The Kubernetes executor's fixture API server and its driver (tests/engines/test_k8s.sh).
+$(B)/tests/k8s_fake: $(B)/obj/tests/engines/k8s_fake.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ -o $@
+
+$(B)/tests/k8s_cli: $(B)/obj/tests/engines/k8s_cli.o $(B)/libcube.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(PKG_LIBS) -o $@
 
 # The web app (frontend/build.sh: npm ci when the lock changed, then tsc + vite build).
 FRONTEND_SRC := $(shell find frontend/src frontend/public -type f 2>/dev/null) \

@@ -14,8 +14,10 @@
 # passed to cube and cube-api and overrides the stack's value; the result is written to
 # $CUBE_VAR/cube.env (mode 600; `set -a; . var/cube.env` to reuse it).
 #
-# As root every daemon runs as the system user `cube` (deploy/setup.sh creates it); as a
-# normal user, as that user. Nothing here touches the system's own services.
+# As root every daemon runs as the system user `cube` (deploy/setup.sh creates it), and cube is
+# given a cgroup v1 group per controller (memory, cpu, pids) for its tasks' limits
+# (CUBE_CGROUP, default cube-<CUBE_PORT>; removed at stop when empty); as a normal user, as
+# that user. Nothing here touches the system's own services.
 set -euo pipefail
 export PATH="$PATH:/usr/sbin:/sbin"
 umask 022
@@ -499,6 +501,97 @@ stop_sched() {
     done
 }
 
+# --- cgroup v1 delegation --------------------------------------------------------------------
+# As root the daemons run as cube, which may not create cgroups, so cube-shim could not enforce
+# a task's memory, cpu and process limits. Give cube one group per controller instead, named
+# after this stack (CUBE_CGROUP, default cube-<CUBE_PORT>, so stacks side by side never share
+# one), under this script's own cgroup of that controller: the daemons and their shims inherit
+# that cgroup, and the shim makes each attempt's cgroup inside the group (core/exec.h). The
+# directories made are listed in $RUN/cgroups, so stop removes them (once no attempt holds
+# one) even when it runs in another cgroup.
+
+CG_CTRLS=(memory cpu pids)
+CG_LIST=$RUN/cgroups
+
+# cg_own CTRL: this shell's cgroup in CTRL's v1 hierarchy (/proc/PID/cgroup "id:ctrls:path").
+cg_own() {
+    local id ctrls path
+    while IFS=: read -r id ctrls path; do
+        [[ -n $id && ,$ctrls, == *,"$1",* ]] && {
+            printf '%s' "$path"
+            return 0
+        }
+    done <"/proc/$$/cgroup"
+    return 1
+}
+
+delegate_cgroups() {
+    ((EUID == 0)) || return 0
+    local group=${CUBE_CGROUP:-cube-$PORT} ctrl mnt own base dir n=0 line
+    local -A listed=()
+    [[ $group =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$ ]] ||
+        die "CUBE_CGROUP='$group' is not a cgroup name (letters, digits, _ . -)"
+    if [[ -r $CG_LIST ]]; then
+        while IFS= read -r line; do [[ -n $line ]] && listed[$line]=1; done <"$CG_LIST"
+    fi
+    for ctrl in "${CG_CTRLS[@]}"; do
+        mnt=/sys/fs/cgroup/$ctrl
+        # A v1 hierarchy of this controller (v2 delegates none of them on these hosts).
+        [[ $(stat -f -c %T "$mnt" 2>/dev/null) == cgroupfs ]] || continue
+        own=$(cg_own "$ctrl") || continue
+        base=$mnt${own%/}
+        [[ -d $base ]] || base=$mnt # the shim's rule: a container without a cgroup namespace
+        dir=$base/$group
+        if ! mkdir -p "$dir" 2>/dev/null ||
+            ! chown cube:cube "$dir" "$dir/cgroup.procs" "$dir/tasks" 2>/dev/null; then
+            say "note: cannot give user cube the cgroup $dir; limits of $ctrl stay unenforced"
+            continue
+        fi
+        listed[$dir]=1
+        n=$((n + 1))
+    done
+    if ((${#listed[@]})); then
+        printf '%s
+' "${!listed[@]}" | sort >"$CG_LIST"
+    fi
+    if ((n)); then
+        export CUBE_CGROUP=$group # into cube.env, for the daemons and their shims
+        say "cgroups: $group under memory, cpu and pids given to user cube ($n controllers)"
+    fi
+}
+
+# Removes the groups start made, when empty (an attempt that outlives the daemons keeps its
+# cgroup, and with it the group, until it ends: tasks survive a stop by design). Only the
+# stack's own group name, only under the controllers' mounts: $RUN belongs to cube.
+release_cgroups() {
+    [[ -r $CG_LIST ]] || return 0
+    local -A e=()
+    local group dir left=()
+    [[ -r $CUBE_ENV_FILE ]] && read_env_file "$CUBE_ENV_FILE" e
+    group=${e[CUBE_CGROUP]:-}
+    while IFS= read -r dir; do
+        [[ -n $dir ]] || continue
+        if [[ -z $group || ${dir##*/} != "$group" || $dir == *..* ||
+            ! $dir =~ ^/sys/fs/cgroup/(memory|cpu|pids)/ ]]; then
+            say "note: ignoring '$dir' in $(show "$CG_LIST")"
+            continue
+        fi
+        [[ -d $dir ]] || continue
+        if rmdir "$dir" 2>/dev/null; then
+            say "cgroups: removed $dir"
+        else
+            left+=("$dir")
+            say "cgroups: $dir still holds running attempts; left in place"
+        fi
+    done <"$CG_LIST"
+    if ((${#left[@]})); then
+        printf '%s
+' "${left[@]}" >"$CG_LIST"
+    else
+        rm -f "$CG_LIST"
+    fi
+}
+
 # --- nginx -----------------------------------------------------------------------------------
 
 nginx_cmd() { as_user nginx -p "$VAR/nginx" -c nginx.conf -e "$LOG/nginx-error.log" "$@"; }
@@ -552,6 +645,7 @@ cmd_start() {
             die "user cube cannot run $(show "$BUILD/bin/cube-api") or read sql/ (umask?)"
     fi
     load_secrets
+    delegate_cgroups
     build_cube_env
     start_pg
     start_redis
@@ -579,6 +673,7 @@ cmd_stop() {
     stop_api
     stop_redis
     stop_pg
+    release_cgroups
 }
 
 cmd_status() {

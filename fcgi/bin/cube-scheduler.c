@@ -16,6 +16,7 @@
  *   cube-scheduler cancel RUN | rerun RUN | clear TASK_INSTANCE
  *   cube-scheduler suggest TASK               right-sized resources for a task
  */
+#include <curl/curl.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -183,8 +184,13 @@ int main(int argc, char **argv)
     l.nchannels = ARRAY_LEN(channels);
     l.once = once;
     l.db = db_new(cfg.db_url, "cube-scheduler", cfg.db_timeout_ms);
+    /* The remote engines speak HTTP; libcurl's global state is set up once, before any. */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT))
+        die("curl_global_init failed");
     if (!(l.x = exec_local_open_configured()))
         die("the local executor cannot start (CUBE_EXEC_DIR=%s)", cfg.exec_dir);
+    if (!(l.clusters = cluster_set_new(l.x)))
+        die("out of memory");
     l.ctx = &ctx;
     l.pass = scheduler_pass;
     l.extra_fd = -1;
@@ -192,7 +198,9 @@ int main(int argc, char **argv)
              CUBE_VERSION, once ? " --once" : "", (long long)cfg.sched_interval_ms,
              (long long)cfg.exec_slots, cfg.exec_dir);
     rc = loop_run(&l);
+    cluster_set_free(l.clusters);
     exec_close(l.x);
     db_close(l.db);
+    curl_global_cleanup();
     return rc;
 }

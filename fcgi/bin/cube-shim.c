@@ -70,6 +70,7 @@ struct shim {
     double cpu;
     bool isolate;
     int replicas;
+    const char *group; /* the cgroup under which ours are made (exec.h) */
 
     /* what was set up */
     bool isolated;
@@ -255,6 +256,12 @@ static const char *load_spec(struct shim *s)
     v = js_get(o, "isolate");
     s->isolate = v && json_object_get_boolean(v);
     s->replicas = (int)spec_i64(o, "replicas");
+    /* Absent in specs written before the group was configurable: the old fixed name. */
+    s->group = js_get_str(o, "cgroup");
+    if (!s->group)
+        s->group = EXEC_LOCAL_CGROUP_GROUP;
+    if (!exec_local_cgroup_group_valid(s->group))
+        return "spec.json: cgroup is not a valid group name";
     if (s->replicas < 1)
         s->replicas = 1;
     if (s->replicas > EXEC_MAX_REPLICAS || s->timeout_s < 0 || s->grace_s < 0 ||
@@ -359,9 +366,10 @@ static void set_limits(struct shim *s, int c, const char *dir)
 }
 
 /*
- * cube/<name>.<8 hex of sha256(attempt dir)> under our own cgroup of each controller:
+ * <group>/<name>.<8 hex of sha256(attempt dir)> under our own cgroup of each controller:
  * nested, so a container's limits still apply, and two executor roots on one host never
- * share a cgroup even with equal attempt names.
+ * share a cgroup even with equal attempt names.  Not root, we can only use a group that was
+ * made and handed to us (deploy/stack.sh); as root we make it.
  */
 static void setup_cgroups(struct shim *s)
 {
@@ -391,7 +399,7 @@ static void setup_cgroups(struct shim *s)
         base = arena_printf(s->a, "%s%s", mnt, strcmp(own, "/") ? own : "");
         if (stat(base, &sb) < 0)
             base = mnt;
-        cube = arena_printf(s->a, "%s/cube", base);
+        cube = arena_printf(s->a, "%s/%s", base, s->group);
         leaf = arena_printf(s->a, "%s/%s.%s", cube, s->name, hex);
         if ((mkdir(cube, 0755) < 0 && errno != EEXIST) ||
             (mkdir(leaf, 0755) < 0 && errno != EEXIST)) {

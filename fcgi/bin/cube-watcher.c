@@ -164,6 +164,8 @@ int main(int argc, char **argv)
     memset(&l, 0, sizeof(l));
     if (!(l.x = exec_local_open_configured()))
         die("the local executor cannot start (CUBE_EXEC_DIR=%s)", cfg.exec_dir);
+    if (!(l.clusters = cluster_set_new(l.x)))
+        die("out of memory");
     if (!realpath(cfg.exec_dir, ctx.root))
         die("CUBE_EXEC_DIR %s: %s", cfg.exec_dir, strerror(errno));
     ctx.ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -191,6 +193,7 @@ int main(int argc, char **argv)
     free(ctx.watches);
     if (ctx.ino >= 0)
         close(ctx.ino);
+    cluster_set_free(l.clusters);
     exec_close(l.x);
     kv_close(l.kv);
     db_close(l.db);

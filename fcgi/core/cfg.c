@@ -67,6 +67,12 @@ static const struct cfg_var cfg_vars[] = {
      "path of cube-shim (default: next to the running binary)"},
     {"CUBE_EXEC_SLOTS", CFG_INT, &cfg.exec_slots, "8", 1, 10000, 0,
      "task attempts the local executor runs at once"},
+    {"CUBE_CGROUP", CFG_STR, &cfg.cgroup, "cube", 0, 0, 0,
+     "cgroup v1 group, under the executor's own cgroup of memory, cpu and pids, that holds a "
+     "cgroup per attempt (another user than root needs it made and handed over: "
+     "deploy/stack.sh does that)"},
+    {"CUBE_EXEC_MAX_PROCS", CFG_INT, &cfg.exec_max_procs, "0", 0, 4194304, 0,
+     "most processes one task attempt may have at once (cgroup pids.max; 0: no limit)"},
     {"CUBE_SCHED_INTERVAL_MS", CFG_INT, &cfg.sched_interval_ms, "1000", 10, 600000, 0,
      "longest pause between two scheduler or watcher passes (NOTIFY wakes them sooner)"},
     {"CUBE_CATCHUP_MAX", CFG_INT, &cfg.catchup_max, "100", 1, 100000, 0,

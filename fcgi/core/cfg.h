@@ -31,6 +31,8 @@ struct cfg {
     int64_t db_timeout_ms;
     const char *exec_dir;
     const char *shim;
+    const char *cgroup;
+    int64_t exec_max_procs;
     const char *clock_file;
     int64_t exec_slots;
     int64_t sched_interval_ms;

@@ -45,10 +45,15 @@
  * 500 ms, whichever comes first.
  *
  * The shim (bin/cube-shim.c) makes memory, cpu and pids cgroups v1 named
- * cube/<name>.<first 8 hex digits of sha256(attempt dir)> under its own cgroup
- * of each controller when that is writable (nested, so limits of a surrounding
- * container still apply; the hash keeps two executor roots on one host, e.g. a
- * test stack beside the real one, from sharing a cgroup), forks the
+ * <group>/<name>.<first 8 hex digits of sha256(attempt dir)> under its own
+ * cgroup of each controller when that is writable (nested, so limits of a
+ * surrounding container still apply; the hash keeps two executor roots on one
+ * host, e.g. a test stack beside the real one, from sharing a cgroup).  The
+ * group is "cube" unless exec_local_set_cgroup names another (CUBE_CGROUP);
+ * it travels in spec.json.  Running as root the shim creates the group itself;
+ * any other user needs it made and handed over beforehand (deploy/stack.sh
+ * does that for user cube, one group per stack: cube-<CUBE_PORT>), or mkdir
+ * fails and the limits are not enforced (and the reason says so).  It forks the
  * replicas into one new process group (each joins the cgroups, gets
  * PR_SET_PDEATHSIG = SIGKILL, chdirs and execs with a PATH search, or execs
  * bwrap when isolated), and waits in sigtimedwait() for SIGCHLD, SIGTERM
@@ -146,11 +151,19 @@ struct exec_status {
 struct executor; /* opaque */
 
 /* Creates root (mode 0750, with parents) if missing.  NULL, logged, if root cannot be made
- * or shim_path is not executable.  The handle holds no state beyond the two paths. */
+ * or shim_path is not executable.  The handle holds no state beyond the two paths and the
+ * cgroup group. */
 struct executor *exec_local_open(const char *root, const char *shim_path);
 void exec_close(struct executor *x);
-/* The local executor as configured: CUBE_EXEC_DIR, and CUBE_SHIM or else cube-shim next to
- * the running program.  NULL, with the reason logged, when it cannot be opened. */
+/* The group under which the shims of later submits make their cgroups (default
+ * EXEC_LOCAL_CGROUP_GROUP).  False, and nothing changes, for a name that is not valid. */
+bool exec_local_set_cgroup(struct executor *x, const char *group) WARN_UNUSED;
+/* A group name: one path component of letters, digits, '_', '.' and '-', not starting with
+ * '.' or '-', at most EXEC_LOCAL_CGROUP_GROUP_MAX characters. */
+bool exec_local_cgroup_group_valid(const char *group);
+/* The local executor as configured: CUBE_EXEC_DIR, CUBE_SHIM or else cube-shim next to the
+ * running program, and CUBE_CGROUP.  NULL, with the reason logged, when it cannot be opened
+ * (or CUBE_CGROUP is not a valid group name). */
 struct executor *exec_local_open_configured(void);
 
 /*
@@ -201,6 +214,8 @@ enum err exec_list(struct executor *x, struct arena *a, const char ***names, siz
 #define EXEC_LOCAL_WORK "work"
 #define EXEC_LOCAL_SPEC_MAX (4 << 20)
 #define EXEC_LOCAL_CGROUP_ROOT "/sys/fs/cgroup/"
+#define EXEC_LOCAL_CGROUP_GROUP "cube"
+#define EXEC_LOCAL_CGROUP_GROUP_MAX 64
 #define EXEC_LOCAL_BWRAP "/usr/bin/bwrap"
 
 bool exec_name_valid(const char *name);
@@ -214,8 +229,9 @@ enum err exec_local_read(struct arena *a, const char *path, size_t max, char **d
                          size_t *len) WARN_UNUSED;
 /* Field 22 of /proc/<pid>/stat, and whether the process is a zombie (or dead: false). */
 bool exec_local_proc_start(int pid, unsigned long long *starttime, bool *zombie) WARN_UNUSED;
-/* True when path is a cgroup directory of this attempt: under EXEC_LOCAL_CGROUP_ROOT,
- * no "..", ending in "/cube/<name>" (a task may have rewritten the cgroups file). */
+/* True when path is a cgroup directory of this attempt: under EXEC_LOCAL_CGROUP_ROOT, no
+ * "..", ending in "/<group>/<name>.<8 hex>" for any valid group (a task may have rewritten
+ * the cgroups file; a group configured at the time may differ from today's). */
 bool exec_local_cgroup_ok(const char *path, const char *name);
 /* SIGKILLs every process listed in <cgdir>/cgroup.procs; returns how many were listed. */
 int exec_local_cgroup_kill(const char *cgdir);

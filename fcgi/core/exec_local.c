@@ -36,6 +36,7 @@ enum {
 struct executor {
     char *root; /* absolute */
     char *shim; /* absolute */
+    char group[EXEC_LOCAL_CGROUP_GROUP_MAX + 1];
 };
 
 /* ---- small helpers shared with cube-shim --------------------------------------------- */
@@ -193,22 +194,45 @@ bool exec_local_proc_start(int pid, unsigned long long *starttime, bool *zombie)
     return !errno && end != p;
 }
 
+bool exec_local_cgroup_group_valid(const char *group)
+{
+    size_t n = group ? strlen(group) : 0;
+
+    if (!n || n > EXEC_LOCAL_CGROUP_GROUP_MAX || group[0] == '.' || group[0] == '-')
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = group[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
 bool exec_local_cgroup_ok(const char *path, const char *name)
 {
     size_t plen = strlen(path), nlen = strlen(name), rlen = strlen(EXEC_LOCAL_CGROUP_ROOT);
-    const char *leaf;
+    const char *leaf, *group;
+    char g[EXEC_LOCAL_CGROUP_GROUP_MAX + 1];
 
-    /* .../cube/<name>.<8 hex>: the suffix is the shim's hash of the attempt directory. */
+    /* .../<group>/<name>.<8 hex>: the suffix is the shim's hash of the attempt directory. */
     if (strncmp(path, EXEC_LOCAL_CGROUP_ROOT, rlen) || strstr(path, "/..") ||
-        strpbrk(path, "\n\r") || plen < rlen + 6 + nlen + 9)
+        strpbrk(path, "\n\r") || plen < rlen + 3 + nlen + 9)
         return false;
     leaf = path + plen - (nlen + 9);
-    if (strncmp(leaf - 6, "/cube/", 6) || strncmp(leaf, name, nlen) || leaf[nlen] != '.')
+    if (leaf[-1] != '/' || strncmp(leaf, name, nlen) || leaf[nlen] != '.')
         return false;
     for (size_t i = nlen + 1; i < nlen + 9; i++)
         if (!strchr("0123456789abcdef", leaf[i]))
             return false;
-    return true;
+    /* The group: the component before the leaf, below the controller's mount. */
+    for (group = leaf - 1; group > path + rlen && group[-1] != '/'; group--)
+        ;
+    if (group <= path + rlen || (size_t)(leaf - 1 - group) > EXEC_LOCAL_CGROUP_GROUP_MAX)
+        return false;
+    memcpy(g, group, (size_t)(leaf - 1 - group));
+    g[leaf - 1 - group] = '\0';
+    return exec_local_cgroup_group_valid(g);
 }
 
 int exec_local_cgroup_kill(const char *cgdir)
@@ -294,7 +318,16 @@ struct executor *exec_local_open(const char *root, const char *shim_path)
     x = xcalloc(1, sizeof(*x));
     x->root = r;
     x->shim = s;
+    memcpy(x->group, EXEC_LOCAL_CGROUP_GROUP, sizeof(EXEC_LOCAL_CGROUP_GROUP));
     return x;
+}
+
+bool exec_local_set_cgroup(struct executor *x, const char *group)
+{
+    if (!exec_local_cgroup_group_valid(group))
+        return false;
+    memcpy(x->group, group, strlen(group) + 1);
+    return true;
 }
 
 void exec_close(struct executor *x)
@@ -365,7 +398,7 @@ static json_object *str_array(const char *const *v, size_t n)
     return arr;
 }
 
-static const char *spec_json(struct arena *a, const struct exec_spec *s)
+static const char *spec_json(struct arena *a, const struct executor *x, const struct exec_spec *s)
 {
     json_object *o = js_own(a, json_object_new_object());
 
@@ -381,6 +414,7 @@ static const char *spec_json(struct arena *a, const struct exec_spec *s)
     json_object_object_add(o, "memory_bytes", json_object_new_int64(s->memory_bytes));
     json_object_object_add(o, "max_procs", json_object_new_int64(s->max_procs));
     json_object_object_add(o, "isolate", json_object_new_boolean(s->isolate));
+    json_object_object_add(o, "cgroup", js_new_str(x->group));
     json_object_object_add(o, "replicas", json_object_new_int(s->replicas > 1 ? s->replicas : 1));
     json_object_object_add(o, "submitted_at", json_object_new_int64(clock_wall_s()));
     return arena_strdup(a, js_str(o));
@@ -588,7 +622,7 @@ enum err exec_submit(struct executor *x, const struct exec_spec *spec)
             goto out;
     }
     if (!exists(att_file(x, &a, spec->name, EXEC_LOCAL_SPEC))) {
-        const char *js = spec_json(&a, spec);
+        const char *js = spec_json(&a, x, spec);
         e = exec_local_write_atomic(dir, EXEC_LOCAL_SPEC, js, strlen(js));
         if (e != ERR_OK) {
             log_error("exec_submit %s: writing spec.json: %s", spec->name, strerror(errno));
@@ -1008,7 +1042,16 @@ struct executor *exec_local_open_configured(void)
         snprintf(shim, sizeof(shim), "%s/cube-shim", self);
     }
     x = exec_local_open(cfg.exec_dir, shim);
-    if (!x)
+    if (!x) {
         log_error("executor: cannot open CUBE_EXEC_DIR=%s with shim %s", cfg.exec_dir, shim);
+        return NULL;
+    }
+    if (cfg.cgroup && *cfg.cgroup && !exec_local_set_cgroup(x, cfg.cgroup)) {
+        log_error("executor: CUBE_CGROUP=%s is not a cgroup name (one path component of "
+                  "letters, digits, '_', '.', '-')",
+                  cfg.cgroup);
+        exec_close(x);
+        return NULL;
+    }
     return x;
 }

@@ -12,11 +12,16 @@
  *    "tasks": {"a": {"task_id", "template", "upstream": [...], "skip", "retry", "timeout",
  *                    "argv": [...], "env": ["K=V", ...], "workdir", "image", "replicas",
  *                    "resources": {"cpu", "memory", "gpu"}}, ...}}
+ *
+ * Two steps, so a scheduler tick over thousands of pipelines loads them all with one query
+ * and renders each run without another round trip: snapshot_load (the database) and
+ * snapshot_render (pure).  snapshot_build is the two for one pipeline.
  */
 #ifndef CUBE_SNAPSHOT_H
 #define CUBE_SNAPSHOT_H
 
 #include <json-c/json.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "core/arena.h"
 #include "core/db.h"
@@ -24,10 +29,37 @@
 #include "core/render.h"
 #include "core/attr.h"
 
-/* Builds the snapshot of pipeline_id for a run described by rc (run_id, execution_date,
- * runner; creator defaults to the pipeline's).  ERR_NOT_FOUND for no such pipeline,
- * ERR_UNPROCESSABLE with *err naming the problem (a cycle, a task that cannot be rendered,
- * an empty pipeline), ERR_UNAVAILABLE/ERR_DB for the database.  The result is owned by a. */
+/* A pipeline as its snapshots are rendered from, shaped like the API's rows:
+ *   pipe: {"id", "name", "global_env", "dag_json", "project": {"id", "name"},
+ *          "created_by": {"id", "username"}}
+ *   rows: [{"task": {"id", "name", "args", "command", "working_dir", "volume_mount",
+ *                    "node_selector", "resource_cpu", "resource_memory", "resource_gpu",
+ *                    "timeout", "retry", "skip"},
+ *           "template": {"id", "name", "entrypoint", "workdir", "env", "args",
+ *                        "image": {"name"} | null}}, ...]   (task id order)
+ * Owned by the arena given to snapshot_load; any number of runs may be rendered from it. */
+struct snapshot_src {
+    int64_t pipeline_id;
+    json_object *pipe; /* NULL: no such pipeline */
+    json_object *rows;
+    const char *problem; /* non-NULL: a stored JSON value did not parse (render says so) */
+};
+
+/* Loads pipelines ids[0..n) with one query into out[0..n) (same order; duplicates are
+ * fine).  ERR_UNAVAILABLE/ERR_DB for the database only: whatever is wrong with one pipeline
+ * is reported by snapshot_render for that pipeline, so it never fails the others. */
+enum err snapshot_load(struct db *db, struct arena *a, const int64_t *ids, size_t n,
+                       struct snapshot_src *out) WARN_UNUSED;
+
+/* The snapshot of a loaded pipeline for a run described by rc (run_id, execution_date,
+ * runner; creator defaults to the pipeline's).  No database.  ERR_NOT_FOUND when src has no
+ * pipeline, ERR_UNPROCESSABLE with *err naming the problem (a cycle, a task that cannot be
+ * rendered, an empty pipeline, src->problem).  The result is owned by a. */
+enum err snapshot_render(struct arena *a, const struct snapshot_src *src,
+                         const struct render_ctx *rc, json_object **out,
+                         const char **err) WARN_UNUSED;
+
+/* snapshot_load + snapshot_render for one pipeline. */
 enum err snapshot_build(struct db *db, struct arena *a, int64_t pipeline_id,
                         const struct render_ctx *rc, json_object **out,
                         const char **err) WARN_UNUSED;

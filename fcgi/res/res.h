@@ -52,5 +52,7 @@ enum err res_pipeline_run(struct ctx *cx, const struct resource *res, int64_t id
 enum err res_pipeline_backfill(struct ctx *cx, const struct resource *res, int64_t id);
 enum err res_task_run(struct ctx *cx, const struct resource *res, int64_t id);
 enum err res_task_suggestion(struct ctx *cx, const struct resource *res, int64_t id);
+/* res_run.c: this worker's local executor (opened on first use; NULL, logged, if it cannot be). */
+struct executor *res_local_executor(void);
 
 #endif

@@ -11,6 +11,7 @@
 
 #include "api/crud.h"
 #include "core/cfg.h"
+#include "core/cluster.h"
 #include "core/secretbox.h"
 #include "res/res.h"
 #include "core/common.h"
@@ -46,6 +47,40 @@ static enum err cluster_pre_write(struct ctx *cx, struct write *w)
         return e;
     return ERR_OK;
 }
+
+/* GET <id>/check: can Cube reach the engine, what version, how big.  An unreachable engine is
+ * an answer (reachable: false and why), not an error of this request. */
+static enum err cluster_check(struct ctx *cx, const struct resource *res, int64_t id)
+{
+    struct engine *g = NULL;
+    json_object *report = NULL;
+    const char *why = NULL;
+    enum err e;
+
+    if (!crud_allowed(cx, res, OP_SHOW)) /* custom routes check their own permission */
+        return resp_error(cx, ERR_FORBIDDEN, "no permission to check clusters");
+    e = cluster_open(cx->db, cx->arena, id, res_local_executor(), &g, &why);
+    if (e == ERR_NOT_FOUND)
+        return resp_error(cx, e, "no such cluster");
+    if (e && !why) /* cluster_open names every failure but the database's */
+        return resp_error(cx, e, "database unavailable, try again");
+    if (!e && (e = engine_check(g, cx->arena, &report)))
+        why = arena_strdup(cx->arena, *engine_last_error(g) ? engine_last_error(g) : err_name(e));
+    engine_close(g);
+    if (e) {
+        report = json_object_new_object();
+        json_object_object_add(report, "reachable", json_object_new_boolean(0));
+        json_object_object_add(report, "error", json_object_new_string(why));
+    } else if (!json_object_object_get_ex(report, "reachable", NULL)) {
+        json_object_object_add(report, "reachable", json_object_new_boolean(1));
+    }
+    resp_ok(cx, report);
+    return ERR_OK;
+}
+
+static const struct res_route cluster_routes[] = {
+    {"GET", "{id}/check", cluster_check},
+};
 
 static const char *const engines[] = {"local", "slurm", "kubernetes", NULL};
 
@@ -138,5 +173,7 @@ const struct resource res_cluster = {
     .order_dir = "asc",
     .page_size = 100,
     .pre_write = cluster_pre_write,
+    .routes = cluster_routes,
+    .nroutes = ARRAY_LEN(cluster_routes),
     .menu = {"admin", "Admin", "Clusters", "fa-server"},
 };

@@ -18,6 +18,7 @@
 #include "api/crud.h"
 #include "api/sql.h"
 #include "core/cfg.h"
+#include "core/cluster.h"
 #include "core/exec.h"
 #include "core/js.h"
 #include "core/secretbox.h"
@@ -336,7 +337,7 @@ const struct resource res_runhistory = {
 /* ---- task instances and logs ---------------------------------------------------------- */
 
 /* The local executor, for reading logs (this process never submits). */
-static struct executor *executor(void)
+struct executor *res_local_executor(void)
 {
     static struct executor *x;
     if (!x)
@@ -344,8 +345,9 @@ static struct executor *executor(void)
     return x;
 }
 
-/* The attempt name of a task instance's try (?try=N, default the latest). */
-static enum err attempt_of(struct ctx *cx, int64_t id, const char **name)
+/* The attempt name of a task instance's try (?try=N, default the latest), and the engine that
+ * has it (*g, the caller's to engine_close; NULL with *name when no engine can be had). */
+static enum err attempt_of(struct ctx *cx, int64_t id, const char **name, struct engine **g)
 {
     const char *tr = req_query(cx, "try"), *p[2] = {crud_i64(cx, id), tr};
     struct pg_result *r;
@@ -355,13 +357,25 @@ static enum err attempt_of(struct ctx *cx, int64_t id, const char **name)
     if (tr && !parse_i64(tr, 1, 100000, &n))
         return resp_error(cx, ERR_BADREQ, "try: expected a positive integer");
     e = db_query(cx->db, cx->arena,
-                 "SELECT \"external_name\" FROM \"task_attempt\" WHERE \"task_instance_id\" = "
+                 "SELECT \"external_name\", \"executor\" FROM \"task_attempt\" "
+                 "WHERE \"task_instance_id\" = "
                  "$1::bigint AND ($2::int IS NULL OR \"try_number\" = $2::int) ORDER BY "
                  "\"try_number\" DESC LIMIT 1",
                  2, p, &r, NULL);
     if (e)
         return resp_error(cx, e, "database unavailable, try again");
     *name = db_rows(r) ? db_val(r, 0, 0) : NULL;
+    *g = NULL;
+    if (*name) {
+        const char *why = "";
+        int64_t cluster;
+        if (!cluster_executor_id(db_val(r, 0, 1), &cluster) ||
+            ((e = cluster_open(cx->db, cx->arena, cluster, res_local_executor(), g, &why)) &&
+             !*why))
+            return resp_error(cx, e ? e : ERR_INTERNAL, "the attempt's engine is unknown");
+        if (e)
+            return resp_error(cx, ERR_UNAVAILABLE, "the log cannot be read now: %s", why);
+    }
     return ERR_OK;
 }
 
@@ -372,17 +386,23 @@ static enum err ti_log(struct ctx *cx, const struct resource *res, int64_t id)
     int64_t offset = 0, next = 0;
     size_t len = 0;
     bool eof = true;
+    struct engine *g = NULL;
     json_object *out;
     enum err e;
 
-    if ((e = may(cx, res, id, NULL, "read")) || (e = attempt_of(cx, id, &name)))
-        return e;
     if (off && !parse_i64(off, 0, INT64_MAX, &offset))
         return resp_error(cx, ERR_BADREQ, "offset: expected a non-negative integer");
+    if ((e = may(cx, res, id, NULL, "read")) || (e = attempt_of(cx, id, &name, &g)))
+        return e;
     next = offset;
-    if (name && executor() &&
-        exec_log(executor(), cx->arena, name, offset, 256 * 1024, &data, &len, &next, &eof))
-        return resp_error(cx, ERR_UNAVAILABLE, "the log cannot be read now");
+    e = g ? engine_log(g, cx->arena, name, offset, 256 * 1024, &data, &len, &next, &eof) : ERR_OK;
+    if (e) {
+        const char *why = arena_strdup(cx->arena, engine_last_error(g));
+        engine_close(g);
+        return resp_error(cx, ERR_UNAVAILABLE, "the log cannot be read now%s%s", *why ? ": " : "",
+                          why);
+    }
+    engine_close(g);
     out = json_object_new_object();
     json_object_object_add(out, "data", json_object_new_string_len(data, (int)len));
     json_object_object_add(out, "offset", json_object_new_int64(offset));
@@ -397,20 +417,46 @@ static enum err ti_log(struct ctx *cx, const struct resource *res, int64_t id)
 static enum err ti_log_download(struct ctx *cx, const struct resource *res, int64_t id)
 {
     const char *name, *path;
-    FILE *f;
-    char chunk[65536];
-    size_t n;
+    struct engine *g = NULL;
     enum err e;
 
-    if ((e = may(cx, res, id, NULL, "read")) || (e = attempt_of(cx, id, &name)))
+    if ((e = may(cx, res, id, NULL, "read")) || (e = attempt_of(cx, id, &name, &g)))
         return e;
-    if (!name || !executor() || !(path = exec_log_path(executor(), cx->arena, name)) ||
-        !(f = fopen(path, "rb")))
+    if (!name) {
+        engine_close(g);
         return resp_error(cx, ERR_NOT_FOUND, "no log for this task yet");
+    }
     buf_truncate(&cx->resp.body, 0);
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        buf_add(&cx->resp.body, chunk, n);
-    fclose(f);
+    if (engine_kind_of(g) == ENGINE_LOCAL) {
+        /* The file itself: a finished attempt's log may be larger than one engine_log read. */
+        char chunk[65536];
+        size_t n;
+        FILE *f = NULL;
+        engine_close(g);
+        if (!(path = exec_log_path(res_local_executor(), cx->arena, name)) ||
+            !(f = fopen(path, "rb")))
+            return resp_error(cx, ERR_NOT_FOUND, "no log for this task yet");
+        while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+            buf_add(&cx->resp.body, chunk, n);
+        fclose(f);
+    } else {
+        int64_t off = 0, next = 0;
+        bool eof = false;
+        while (!eof && !buf_err(&cx->resp.body)) {
+            const char *data;
+            size_t len;
+            if ((e = engine_log(g, cx->arena, name, off, 1 << 20, &data, &len, &next, &eof)))
+                break;
+            buf_add(&cx->resp.body, data, len);
+            if (!len)
+                break;
+            off = next;
+        }
+        engine_close(g);
+        if (e)
+            return resp_error(cx, e == ERR_NOT_FOUND ? e : ERR_UNAVAILABLE,
+                              "the log cannot be read now");
+    }
     if (buf_err(&cx->resp.body))
         return resp_error(cx, ERR_TOOBIG, "the log is too large to download here");
     cx->resp.status = 200;

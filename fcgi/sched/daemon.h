@@ -15,6 +15,7 @@
 #include "core/arena.h"
 #include "core/db.h"
 #include "core/err.h"
+#include "core/cluster.h"
 #include "core/exec.h"
 #include "sched/sched.h"
 #include "core/attr.h"
@@ -26,13 +27,21 @@ struct pollfd;
 struct pass {
     struct db *db;
     struct arena *a;
-    struct executor *x;
-    struct kv *kv;     /* the watcher's Redis (NULL: no PUBLISH) */
-    int64_t now_us;    /* the pass's clock */
-    const char *actor; /* "scheduler" or "watcher", for state_change */
-    bool busy;         /* set by a step that expects more work right away */
-    size_t changed;    /* transitions made (a watcher pass NOTIFYs the scheduler then) */
+    struct executor *x;           /* the local engine (housekeeping of attempt directories) */
+    struct cluster_set *clusters; /* every engine, by cluster id (0: local) */
+    struct kv *kv;                /* the watcher's Redis (NULL: no PUBLISH) */
+    int64_t now_us;               /* the pass's clock */
+    const char *actor;            /* "scheduler" or "watcher", for state_change */
+    bool busy;                    /* set by a step that expects more work right away */
+    size_t changed;               /* transitions made (a watcher pass NOTIFYs the scheduler then) */
 };
+
+/* The engine of an attempt from its executor column ("local", "cluster:<id>").  NULL when
+ * there is none to ask: *e is ERR_NOT_FOUND (the cluster was deleted: nothing will ever be
+ * known) or ERR_UNAVAILABLE (it cannot be opened now), *why says which (in ps->a). */
+struct engine *pass_engine(struct pass *ps, const char *executor, enum err *e, const char **why);
+/* engine_cancel on the attempt's engine, logging a failure. */
+void pass_cancel(struct pass *ps, const char *executor, const char *name);
 
 /* Runs fn on a copy of ps with an arena of its own, freed afterwards (counters carried back):
  * a pass over ten thousand rows keeps one batch's results in memory, not all of them. */
@@ -52,13 +61,15 @@ enum err sched_run_create_at(struct db *db, struct arena *a, const struct run_re
 /* The same in two steps, so a tick inserts a whole batch of runs with one statement:
  * sched_run_prepare builds the snapshot and appends the run's row (ERR_UNPROCESSABLE with *err
  * as sched_run_create); sched_run_insert writes every row collected (ON CONFLICT on the tick
- * skips the ones that exist) and empties rows; *created (optional) has one row per run made. */
+ * skips the ones that exist) and empties rows — one statement per stretch of rows with the
+ * same actor and reason; *created (optional) has one row per run made by the last one. */
 #define RUN_ROW_COLS 12
 struct run_rows {
     struct arena *arena; /* where the rows live */
     const char **v;      /* n x RUN_ROW_COLS parameter values */
     int64_t *ids;
     size_t n, cap;
+    bool quiet; /* no NOTIFY cube_watch: the caller sends one when it is done (a tick) */
 };
 void run_rows_init(struct run_rows *rows, struct arena *a);
 enum err sched_run_prepare(struct db *db, struct arena *a, const struct run_request *rq,
@@ -66,6 +77,13 @@ enum err sched_run_prepare(struct db *db, struct arena *a, const struct run_requ
                            const char **err) WARN_UNUSED;
 enum err sched_run_insert(struct db *db, struct arena *a, struct run_rows *rows, int64_t now_us,
                           struct pg_result **created) WARN_UNUSED;
+/* sched_run_prepare from a pipeline loaded already (core/snapshot's snapshot_load, which loads a
+ * whole batch with one query): renders the run's snapshot and appends its row without a round
+ * trip.  pipe is required.  ERR_NOT_FOUND when src has no pipeline. */
+struct snapshot_src;
+enum err sched_run_prepare_from(struct arena *a, const struct run_request *rq, int64_t now_us,
+                                const struct run_pipe *pipe, const struct snapshot_src *src,
+                                struct run_rows *rows, const char **err) WARN_UNUSED;
 
 /* ---- cube-scheduler ---- */
 /* (a) cron ticks of due pipelines into runs, and their last_tick/next_tick, per batch of

@@ -8,9 +8,12 @@
  * 2. One statement moves them to submitting, increments try_number, names the
  *    attempt cube-r<run>-t<ti>-a<try> and inserts the task_attempt row; it is
  *    committed before the executor hears of it.  This is the intent.
- * 3. exec_submit for each.  The local executor's submit is idempotent (the
- *    attempt directory is the lock), so a second submit of the same name after
- *    a crash adopts instead of starting a second process.
+ * 3. The engine is the one of the run's project's cluster (its expand names
+ *    it; none, or a cluster of engine local, is this machine).  It is written
+ *    on the task instance and its attempt, then engine_submit for each.  Every
+ *    engine's submit is idempotent under the attempt name (the local attempt
+ *    directory, the Slurm job name, the Kubernetes object name), so a second
+ *    submit of the same name after a crash adopts instead of starting twice.
  * 4. submitting → running (CAS on the try number).  If that CAS fails, the
  *    task moved on meanwhile (its run was cancelled, or the watcher gave the
  *    try back): the attempt we may just have started is cancelled, so nothing
@@ -49,7 +52,18 @@ static const char PICK_SQL[] =
     "LIMIT least($2::int, greatest($1::int - (SELECT coalesce(sum(n), 0) FROM act), 0))";
 
 static const char SPEC_SQL[] =
-    "SELECT id, spec::text FROM task_instance WHERE id = ANY($1::bigint[])";
+    "SELECT ti.id, ti.spec::text, " CLUSTER_OF_PROJECT_SQL " FROM task_instance ti "
+    "JOIN run r ON r.id = ti.run_id JOIN pipeline p ON p.id = r.pipeline_id "
+    "JOIN project pr ON pr.id = p.project_id WHERE ti.id = ANY($1::bigint[])";
+
+/* Where each attempt is about to go, before it goes there (the watcher asks that engine). */
+static const char WHERE_SQL[] =
+    "WITH k AS (SELECT * FROM unnest($1::bigint[], $2::text[]) AS k(id, ex)), "
+    "t AS (UPDATE task_instance ti SET executor = k.ex FROM k WHERE ti.id = k.id "
+    "AND ti.executor <> k.ex) "
+    "UPDATE task_attempt a SET executor = k.ex FROM k, task_instance ti "
+    "WHERE ti.id = k.id AND a.task_instance_id = k.id AND a.try_number = ti.try_number "
+    "AND a.executor <> k.ex";
 
 static const char *const FROM_SCHEDULED[] = {"scheduled"};
 static const char *const FROM_SUBMITTING[] = {"submitting"};
@@ -92,6 +106,9 @@ static bool build_spec(struct arena *a, const char *name, const char *task_json,
     res = js_get(t, "resources");
     spec->cpu = policy_cpu_cores(js_get_str(res, "cpu"));
     spec->memory_bytes = policy_memory_bytes(js_get_str(res, "memory"));
+    spec->gpus = policy_gpus(a, js_get_str(res, "gpu"), &spec->gpu_type);
+    spec->image = js_get_str(t, "image");
+    spec->max_procs = cfg.exec_max_procs;
     if (!spec->argc) {
         *err = "the task has nothing to run (empty argv)";
         return false;
@@ -109,7 +126,7 @@ static enum err moved_on(struct pass *ps, const int64_t *ids, const int *tries, 
                          struct pg_result *changed)
 {
     static const char SQL[] =
-        "SELECT ti.state, ti.try_number = k.try, a.external_name, ti.try_number "
+        "SELECT ti.state, ti.try_number = k.try, a.external_name, ti.try_number, a.executor "
         "FROM unnest($1::bigint[], $2::int[]) AS k(id, try) JOIN task_instance ti ON ti.id = k.id "
         "JOIN task_attempt a ON a.task_instance_id = k.id AND a.try_number = k.try";
     int64_t *left = arena_alloc(ps->a, n * sizeof(*left));
@@ -146,10 +163,34 @@ static enum err moved_on(struct pass *ps, const int64_t *ids, const int *tries, 
             continue; /* adopted by the watcher (or already finished): fine */
         log_warn("attempt %s: the task moved on during submit (%s, try %s); cancelling it", name,
                  state, db_val(r, i, 3));
-        if (exec_cancel(ps->x, name))
-            log_warn("attempt %s: cancel failed", name);
+        pass_cancel(ps, db_val(r, i, 4), name);
     }
     return ERR_OK;
+}
+
+/* Writes where each attempt of the batch goes (SPEC_SQL's cluster), before any submit: a
+ * crash after this leaves the watcher asking the right engine. */
+static enum err record_where(struct pass *ps, struct pg_result *intent, size_t nrows,
+                             struct pg_result *specs)
+{
+    struct buf ids, exs;
+    const char *p[2];
+
+    buf_init(&ids, ps->a, SIZE_MAX / 2);
+    buf_init(&exs, ps->a, SIZE_MAX / 2);
+    for (size_t i = 0; i < nrows; i++) {
+        int64_t id = db_i64(intent, (int)i, 0), cluster = 0;
+        for (int k = 0; k < db_rows(specs); k++)
+            if (db_i64(specs, k, 0) == id)
+                cluster = db_i64(specs, k, 2);
+        buf_addf(&ids, "%s%" PRId64, i ? "," : "{", id);
+        buf_addf(&exs, "%s%s", i ? "," : "{", cluster_executor_name(ps->a, cluster));
+    }
+    buf_addc(&ids, '}');
+    buf_addc(&exs, '}');
+    p[0] = buf_str(&ids);
+    p[1] = buf_str(&exs);
+    return db_query(ps->db, ps->a, WHERE_SQL, 2, p, NULL, NULL);
 }
 
 /* One batch; *picked counts the tasks it took. */
@@ -187,7 +228,8 @@ static enum err batch(struct pass *ps, void *arg)
     for (size_t i = 0; i < nrows; i++)
         ids[i] = db_i64(intent, (int)i, 0);
     p[0] = state_ids(ps->a, ids, nrows);
-    if ((e = db_query(ps->db, ps->a, SPEC_SQL, 1, p, &specs, NULL)))
+    if ((e = db_query(ps->db, ps->a, SPEC_SQL, 1, p, &specs, NULL)) ||
+        (e = record_where(ps, intent, nrows, specs)))
         return e;
 
     ok_ids = arena_alloc(ps->a, nrows * sizeof(*ok_ids));
@@ -197,18 +239,25 @@ static enum err batch(struct pass *ps, void *arg)
         int try_number = (int)db_i64(intent, (int)i, 2);
         int max_tries = (int)db_i64(intent, (int)i, 5);
         const char *name = db_val(intent, (int)i, 3), *task = NULL, *err = NULL;
+        int64_t cluster = 0;
         struct exec_spec spec;
+        struct engine *g = NULL;
         int retries = 0;
         bool changed_one;
 
         for (int k = 0; k < db_rows(specs) && !task; k++)
-            if (db_i64(specs, k, 0) == id)
+            if (db_i64(specs, k, 0) == id) {
                 task = db_val(specs, k, 1);
+                cluster = db_i64(specs, k, 2);
+            }
         if (!build_spec(ps->a, name, task, &spec, &retries, &err)) {
             e = ERR_BADREQ;
-        } else {
-            e = exec_submit(ps->x, &spec);
-            err = e == ERR_BADREQ ? "the executor refused the attempt" : "the executor failed";
+        } else if ((e = cluster_set_engine(ps->clusters, ps->a, cluster, &g, &err))) {
+            e = ERR_UNAVAILABLE; /* the cluster may be fixed or come back: a retry may pass */
+        } else if ((e = engine_submit(g, &spec))) {
+            err = *engine_last_error(g) ? arena_strdup(ps->a, engine_last_error(g))
+                  : e == ERR_BADREQ     ? "the executor refused the attempt"
+                                        : "the executor failed";
         }
         if (!e) {
             ok_ids[nok] = id;
@@ -216,11 +265,12 @@ static enum err batch(struct pass *ps, void *arg)
             continue;
         }
         log_warn("attempt %s: %s (%s)", name, err, err_name(e));
-        /* An invalid attempt stays invalid: no retry; an executor failure may pass. */
-        if ((e = state_task_fail(ps->db, ps->a, ps->now_us, id, FROM_SUBMITTING, 1, try_number,
-                                 max_tries, retries, e != ERR_BADREQ,
-                                 arena_printf(ps->a, "submit failed: %s", err), ps->actor, NULL,
-                                 &changed_one)))
+        /* An invalid attempt stays invalid: no retry (the spec, or a job the engine refused
+         * as such: bad partition, resources over a limit); an engine failure may pass. */
+        if ((e = state_task_fail(
+                 ps->db, ps->a, ps->now_us, id, FROM_SUBMITTING, 1, try_number, max_tries, retries,
+                 e != ERR_BADREQ && e != ERR_UNPROCESSABLE && e != ERR_CONFLICT,
+                 arena_printf(ps->a, "submit failed: %s", err), ps->actor, NULL, &changed_one)))
             return e;
         ps->changed += changed_one;
     }

@@ -25,7 +25,7 @@ static const char OLD_SQL[] =
     "AND finished_at < $1::timestamptz - make_interval(days => $2::int) ORDER BY id LIMIT $3::int";
 
 static const char NAMES_SQL[] =
-    "SELECT a.external_name FROM task_attempt a JOIN task_instance ti ON ti.id = "
+    "SELECT a.external_name, a.executor FROM task_attempt a JOIN task_instance ti ON ti.id = "
     "a.task_instance_id WHERE ti.run_id = ANY($1::bigint[])";
 
 static const char DELETE_SQL[] =
@@ -64,10 +64,13 @@ static enum err old_runs(struct pass *ps, void *arg)
     /* Files first: a crash after this leaves rows without files, which the log API reports
      * as gone; the other order would leave files nobody can find. */
     for (int i = 0; i < db_rows(names); i++) {
-        enum err re = exec_remove(ps->x, db_val(names, i, 0), false);
-        if (re)
-            log_warn("housekeeping: cannot remove attempt %s (%s)", db_val(names, i, 0),
-                     err_name(re));
+        const char *why = "";
+        enum err re;
+        struct engine *g = pass_engine(ps, db_val(names, i, 1), &re, &why);
+        if (g && (re = engine_remove(g, db_val(names, i, 0), false)))
+            why = err_name(re);
+        if (!g || re) /* a remote leftover stays with its engine; the rows go regardless */
+            log_warn("housekeeping: cannot remove attempt %s (%s)", db_val(names, i, 0), why);
     }
     if ((e = db_query(ps->db, ps->a, DELETE_SQL, 1, p, NULL, NULL)))
         return e;

@@ -63,6 +63,33 @@ enum err pass_batch(struct pass *ps, enum err (*fn)(struct pass *ps, void *arg),
     return e;
 }
 
+struct engine *pass_engine(struct pass *ps, const char *executor, enum err *e, const char **why)
+{
+    struct engine *g = NULL;
+    int64_t id;
+
+    if (!cluster_executor_id(executor, &id)) {
+        *e = ERR_NOT_FOUND;
+        *why = arena_printf(ps->a, "unknown executor '%s'", executor ? executor : "");
+        return NULL;
+    }
+    *e = cluster_set_engine(ps->clusters, ps->a, id, &g, why);
+    return g;
+}
+
+void pass_cancel(struct pass *ps, const char *executor, const char *name)
+{
+    const char *why;
+    enum err e;
+    struct engine *g = pass_engine(ps, executor, &e, &why);
+
+    if (!g)
+        log_warn("attempt %s: cannot cancel: %s", name, why);
+    else if ((e = engine_cancel(g, name)))
+        log_warn("attempt %s: cancel failed (%s%s%s)", name, err_name(e),
+                 *engine_last_error(g) ? ": " : "", engine_last_error(g));
+}
+
 static int default_wait(void *ctx, struct pollfd *fds, unsigned nfds, int timeout_ms)
 {
     (void)ctx;
@@ -80,10 +107,15 @@ static bool run_pass(struct loop *l, struct arena *a)
     ps.db = l->db;
     ps.a = a;
     ps.x = l->x;
+    ps.clusters = l->clusters;
     ps.kv = l->kv;
     ps.actor = l->name;
     arena_reset(a);
     e = sched_now(l->db, a, &ps.now_us);
+    /* A cluster edited through the API is picked up here; a failed read keeps the engines
+     * already open (the pass itself will meet the same database trouble). */
+    if (!e && l->clusters && cluster_set_refresh(l->clusters, l->db, a))
+        log_warn("%s: cannot read the cluster table", l->name);
     if (!e)
         e = l->pass(l->ctx, &ps);
     if (db_in_tx(l->db))
@@ -163,6 +195,7 @@ int loop_run(struct loop *l)
             ps.db = l->db;
             ps.a = &a;
             ps.x = l->x;
+            ps.clusters = l->clusters;
             ps.kv = l->kv;
             ps.actor = l->name;
             l->after_wait(l->ctx, &ps);

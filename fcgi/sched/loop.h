@@ -31,6 +31,7 @@ struct loop {
     bool once; /* one pass (if leader) and return */
     struct db *db;
     struct executor *x;
+    struct cluster_set *clusters; /* refreshed before every pass */
     struct kv *kv;
     void *ctx;
     enum err (*pass)(void *ctx, struct pass *ps);

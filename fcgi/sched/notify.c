@@ -2,7 +2,7 @@
  * notify.c — delivering the outbox (scheduling.md §3.4 rule 11).
  *
  * Outbox rows (one per run and alerting state, written in the transaction of
- * the transition) are claimed FOR UPDATE SKIP LOCKED in small batches; one
+ * the transition) are claimed FOR UPDATE SKIP LOCKED in batches; one
  * short transaction per batch inserts an in-app `notification` per recipient
  * (the pipeline's creator ∪ the run's alert_user, deduplicated by
  * UNIQUE(user_id, outbox_id)), a `webhook_delivery` row per active webhook of
@@ -43,7 +43,7 @@
 #include "core/common.h"
 
 enum {
-    OUTBOX_BATCH = 50,
+    OUTBOX_BATCH = 500, /* a scheduler tick can alert thousands of new runs at once */
     HOOKS_INFLIGHT = 8,      /* requests at once */
     HOOK_LEASE_S = 30,       /* beyond the request's own time limit */
     HOOK_RESPONSE_MAX = 4096 /* bytes of an answer kept for the log */

@@ -1,4 +1,5 @@
 /* policy.c — due cron ticks, retry and webhook backoff, resource suggestions (pure). */
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,21 +8,25 @@
 #include "core/common.h"
 
 enum {
-    WALK_BATCH = 256,      /* ticks asked of cron_next_n at a time */
+    WALK_FIRST = 4,        /* ticks asked of cron_next_n first: usually one or two are due */
+    WALK_BATCH = 256,      /* ... doubling up to this many at a time */
     FIRST_WINDOW_S = 3600, /* the first look-back window */
     COUNT_CAP = 1000000    /* counting skipped ticks stops here (then: a lower bound) */
 };
 
 /* Walks the ticks in (from, to], storing each in ring[count % ringlen] when ring is given.
- * Stops early once *count reaches cap (cap 0: no cap); returns false when it did. */
+ * Stops early once *count reaches cap (cap 0: no cap); returns false when it did.  A
+ * scheduler tick asks this of every due pipeline, and each fire time costs cron_next_n a
+ * few offset probes: the first request is small, later ones grow. */
 static bool walk(const struct cron_expr *c, const char *tz, int64_t from, int64_t to, int64_t *ring,
                  size_t ringlen, int64_t *count, int64_t cap)
 {
     int64_t batch[WALK_BATCH];
     int64_t t = from;
+    size_t want = WALK_FIRST;
 
     for (;;) {
-        size_t got = cron_next_n(c, tz, t, batch, WALK_BATCH);
+        size_t got = cron_next_n(c, tz, t, batch, want);
         for (size_t i = 0; i < got; i++) {
             if (batch[i] > to)
                 return true;
@@ -31,10 +36,48 @@ static bool walk(const struct cron_expr *c, const char *tz, int64_t from, int64_
             if (cap && *count >= cap)
                 return false;
         }
-        if (got < WALK_BATCH)
+        if (got < want)
             return true; /* the horizon ran out */
         t = batch[got - 1];
+        want = want * 2 < WALK_BATCH ? want * 2 : WALK_BATCH;
     }
+}
+
+/*
+ * The zone as core/cron should get it.  UTC under any of its usual names is "", which cron
+ * evaluates without glibc: named, every cron call would point TZ at the zone file, have
+ * glibc read it, and point TZ back (tens of microseconds, times every due pipeline of a
+ * tick).  These names are all offset 0 with no daylight-saving rules in tzdata.
+ */
+static const char *zone_of(const char *tz)
+{
+    static const char *const utc[] = {
+        "UTC",      "Etc/UTC", "UCT",     "Etc/UCT", "Universal", "Etc/Universal", "Zulu",
+        "Etc/Zulu", "GMT",     "Etc/GMT", "GMT0",    "Etc/GMT0",  "Greenwich",     "Etc/Greenwich"};
+
+    if (!tz)
+        return "";
+    for (size_t i = 0; i < ARRAY_LEN(utc); i++)
+        if (!strcmp(tz, utc[i]))
+            return "";
+    return tz;
+}
+
+/* cron_tz_valid costs four system calls; a tick asks about the same few zones over and
+ * over.  The last zone found valid is remembered (a zone file removed while the process
+ * runs goes unnoticed, as in core/cron). */
+static bool zone_valid(const char *tz)
+{
+    static char last[CRON_TZ_MAX + 1];
+    size_t n = strlen(tz);
+
+    if (!*tz || (n < sizeof(last) && !strcmp(tz, last)))
+        return true;
+    if (!cron_tz_valid(tz))
+        return false;
+    if (n < sizeof(last))
+        memcpy(last, tz, n + 1);
+    return true;
 }
 
 bool policy_due_ticks(struct arena *a, const struct cron_expr *c, const char *tz, int64_t anchor,
@@ -45,7 +88,8 @@ bool policy_due_ticks(struct arena *a, const struct cron_expr *c, const char *tz
 
     memset(out, 0, sizeof(*out));
     out->skipped_exact = true;
-    if (!cron_tz_valid(tz))
+    tz = zone_of(tz);
+    if (!zone_valid(tz))
         return false;
     if (keep < 1)
         keep = 1;
@@ -160,6 +204,32 @@ double policy_cpu_cores(const char *text)
         end++;
     }
     return *end ? 0 : v;
+}
+
+double policy_gpus(struct arena *a, const char *text, const char **type)
+{
+    const char *open = text ? strchr(text, '(') : NULL, *close;
+    double v = 1; /* "(V100)" alone: one GPU of that model */
+    char *end;
+
+    *type = "";
+    if (!text || !*text)
+        return 0;
+    if (open != text) {
+        errno = 0;
+        v = strtod(text, &end);
+        if (errno || end == text || v < 0 || (end != open && *end))
+            return 0;
+    }
+    if (open) {
+        if (!(close = strchr(open, ')')) || close[1] || close == open + 1)
+            return 0;
+        for (const char *c = open + 1; c < close; c++)
+            if (!(isalnum((unsigned char)*c) || *c == '_' || *c == '-'))
+                return 0;
+        *type = arena_strndup(a, open + 1, (size_t)(close - open - 1));
+    }
+    return v;
 }
 
 int64_t policy_memory_bytes(const char *text)

@@ -65,6 +65,9 @@ double policy_cpu_cores(const char *text);
  * a bare number meaning GiB (cube-studio's forms write "2G", people type "2").  0 (no limit)
  * when empty or not understood. */
 int64_t policy_memory_bytes(const char *text);
+/* A task's resource_gpu: "1", "0.5", "2(V100)" (a count and a model), "(V100)" (one of that
+ * model).  The count, 0 when empty or not understood; *type is the model or "" (in a). */
+double policy_gpus(struct arena *a, const char *text, const char **type);
 
 /* cube-studio's right-sizing rule: ceil(peak x 1.4) + 2, for CPU cores and memory in GiB. */
 struct policy_suggestion {

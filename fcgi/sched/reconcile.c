@@ -40,7 +40,8 @@ static const char ACTIVE_SQL[] =
     "SELECT ti.id, ti.state, ti.try_number, ti.max_tries, ti.external_name, r.state, "
     "(extract(epoch FROM coalesce(ti.heartbeat_at, ti.started_at, ti.scheduled_at, r.queued_at)) "
     "* 1000000)::bigint, (extract(epoch FROM ti.started_at) * 1000000)::bigint, "
-    "ti.timeout_s, ti.reason, r.reason, ti.retries FROM task_instance ti JOIN run r ON r.id = "
+    "ti.timeout_s, ti.reason, r.reason, ti.retries, ti.executor "
+    "FROM task_instance ti JOIN run r ON r.id = "
     "ti.run_id "
     "WHERE ti.state IN ('submitting', 'running') ORDER BY ti.id";
 
@@ -64,7 +65,7 @@ static const char *const FROM_WAITING[] = {"pending", "scheduled", "up_for_retry
 
 struct active {
     int64_t id;
-    const char *state, *name, *run_state, *reason, *run_reason;
+    const char *state, *name, *run_state, *reason, *run_reason, *executor;
     int try_number, max_tries, retries;
     int64_t seen_us, started_us, timeout_s;
 };
@@ -74,10 +75,9 @@ static bool starts_with(const char *s, const char *prefix)
     return s && !strncmp(s, prefix, strlen(prefix));
 }
 
-static void stop(struct pass *ps, const char *name)
+static void stop(struct pass *ps, const struct active *t)
 {
-    if (exec_cancel(ps->x, name))
-        log_warn("attempt %s: cancel failed", name);
+    pass_cancel(ps, t->executor, t->name);
 }
 
 static enum err cas(struct pass *ps, const struct active *t, const char *to, const char *reason,
@@ -138,11 +138,22 @@ static enum err one(struct pass *ps, const struct active *t, int64_t grace_us, i
     struct exec_status st;
     bool cancelling = !strcmp(t->run_state, "cancelling");
     bool stale = ps->now_us - t->seen_us > grace_us;
+    const char *why = "";
     enum err e;
+    struct engine *g = pass_engine(ps, t->executor, &e, &why);
 
-    if ((e = exec_status(ps->x, ps->a, t->name, &st))) {
-        log_warn("attempt %s: status unavailable (%s)", t->name, err_name(e));
-        return ERR_OK; /* no evidence either way: ask again next pass */
+    if (!g && e == ERR_NOT_FOUND) {
+        /* Its cluster was deleted: nothing will ever be known about the attempt. */
+        if (cancelling)
+            return cas(ps, t, "cancelled", t->run_reason, NULL);
+        return stale ? fail(ps, t, true, arena_printf(ps->a, "lost: %s", why), NULL) : ERR_OK;
+    }
+    if (!g || (e = engine_status(g, ps->a, t->name, &st))) {
+        /* No evidence either way (engine unreachable, timing out, answering garbage): ask
+         * again next pass, and change nothing meanwhile. */
+        log_warn("attempt %s: status unavailable (%s%s%s)", t->name, err_name(e), g ? "" : ": ",
+                 g ? "" : why);
+        return ERR_OK;
     }
     switch (st.state) {
     case EXEC_SUCCEEDED:
@@ -150,7 +161,7 @@ static enum err one(struct pass *ps, const struct active *t, int64_t grace_us, i
         return finished(ps, t, &st);
     case EXEC_RUNNING:
         if (cancelling) {
-            stop(ps, t->name);
+            stop(ps, t);
         } else if (t->timeout_s > 0 && t->started_us &&
                    ps->now_us - t->started_us > t->timeout_s * 1000000 &&
                    !starts_with(t->reason, "timeout")) {
@@ -161,7 +172,7 @@ static enum err one(struct pass *ps, const struct active *t, int64_t grace_us, i
                      t->timeout_s);
             if ((e = db_query(ps->db, ps->a, MARK_SQL, 3, p, NULL, NULL)))
                 return e;
-            stop(ps, t->name);
+            stop(ps, t);
         }
         if (!strcmp(t->state, "submitting"))
             return cas(ps, t, "running", "", NULL); /* adopt: the submitter did not finish */
@@ -170,12 +181,12 @@ static enum err one(struct pass *ps, const struct active *t, int64_t grace_us, i
         return ERR_OK;
     case EXEC_LOST:
         if (cancelling) {
-            stop(ps, t->name); /* kills what is left in its cgroups */
+            stop(ps, t); /* kills what is left in its cgroups */
             return cas(ps, t, "cancelled", t->run_reason, NULL);
         }
         if (!stale)
             return ERR_OK;
-        stop(ps, t->name);
+        stop(ps, t);
         return fail(ps, t, true, st.reason, NULL);
     case EXEC_ABSENT:
         if (cancelling)
@@ -189,7 +200,11 @@ static enum err one(struct pass *ps, const struct active *t, int64_t grace_us, i
             set.try_delta = -1;
             return cas(ps, t, "scheduled", "resubmit: the attempt never started", &set);
         }
-        return fail(ps, t, true, "lost: the attempt directory is gone", NULL);
+        if (starts_with(t->reason, "timeout")) /* we stopped it; a remote engine forgets it */
+            return fail(ps, t, true, t->reason, NULL);
+        return fail(ps, t, true,
+                    st.reason && *st.reason ? st.reason : "lost: the attempt directory is gone",
+                    NULL);
     }
     return ERR_OK;
 }
@@ -291,6 +306,7 @@ enum err reconcile_pass(struct pass *ps, const char ***names, size_t *nnames)
         t.reason = db_val(r, row, 9);
         t.run_reason = db_val(r, row, 10);
         t.retries = (int)db_i64(r, row, 11);
+        t.executor = db_val(r, row, 12);
         if (!t.name)
             continue;
         if ((e = one(ps, &t, grace_us, &hb, &nhb)))

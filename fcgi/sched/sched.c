@@ -149,18 +149,25 @@ static const char PIPE_SQL[] =
 
 /* Any number of runs in one statement, one array per column: $1 ids, $2 pipelines, $3 triggers,
  * $4 cron ticks, $5 execution dates, $6 snapshots, $7 parallelism, $8 alert states, $9 alert
- * users, $10 created by, $11 actors, $12 reasons; $13 now. */
+ * users, $10 created by; $11 the actor and $12 the reason of them all; $13 now; $14 whether
+ * to wake the watcher (NOTIFY cube_watch) for the alerts written here.
+ *
+ * Every part after the run insert reads only `u` (and a pipeline by its key): a prepared
+ * statement soon runs with a generic plan, which guesses 10 rows per array, and a join of u
+ * with the arrays would then be a nested loop over both, quadratic in the batch.  The outbox
+ * insert needs no ON CONFLICT: its runs were inserted by this very statement.  Each NOTIFY
+ * is sent once per statement, not once per run. */
 #define CREATE_PAYLOAD \
-    STATE_OUTBOX_PAYLOAD("'queued'", "u.from_state", "v.reason", "$13::timestamptz")
+    STATE_OUTBOX_PAYLOAD("'queued'", "u.from_state", "$12::text", "$13::timestamptz")
 static const char CREATE_SQL[] =
-    "WITH v AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[], "
-    "$5::timestamptz[], $6::text[], $7::int[], $8::text[], $9::text[], $10::bigint[], "
-    "$11::text[], $12::text[]) AS v(id, pipeline_id, trigger, cron_tick, execution_date, "
-    "snapshot, parallelism, alert_status, alert_user, created_by, actor, reason)), "
-    "u AS (INSERT INTO run (id, pipeline_id, trigger, cron_tick, execution_date, state, "
+    "WITH u AS (INSERT INTO run (id, pipeline_id, trigger, cron_tick, execution_date, state, "
     "dag_snapshot, parallelism, alert_status, alert_user, created_by_fk, queued_at) "
-    "SELECT id, pipeline_id, trigger, cron_tick, execution_date, 'queued', snapshot::jsonb, "
-    "parallelism, alert_status, alert_user, created_by, $13::timestamptz FROM v "
+    "SELECT v.id, v.pipeline_id, v.trigger, v.cron_tick, v.execution_date, 'queued', "
+    "v.snapshot::jsonb, v.parallelism, v.alert_status, v.alert_user, v.created_by, "
+    "$13::timestamptz FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[], "
+    "$5::timestamptz[], $6::text[], $7::int[], $8::text[], $9::text[], $10::bigint[]) "
+    "AS v(id, pipeline_id, trigger, cron_tick, execution_date, snapshot, parallelism, "
+    "alert_status, alert_user, created_by) "
     "ON CONFLICT (pipeline_id, cron_tick) DO NOTHING "
     "RETURNING id, dag_snapshot, alert_status, trigger, cron_tick, execution_date, pipeline_id, "
     "NULL::text AS from_state), "
@@ -173,15 +180,13 @@ static const char CREATE_SQL[] =
     "greatest(coalesce((t.value->>'timeout')::int, 0), 0), t.value "
     "FROM u, jsonb_each(u.dag_snapshot->'tasks') t), "
     "sc AS (INSERT INTO state_change (entity, entity_id, from_state, to_state, reason, actor, at) "
-    "SELECT 'run', u.id, NULL, 'queued', v.reason, v.actor, $13::timestamptz "
-    "FROM u JOIN v ON v.id = u.id), "
+    "SELECT 'run', u.id, NULL, 'queued', $12::text, $11::text, $13::timestamptz FROM u), "
     "ob AS (INSERT INTO outbox (run_id, kind, state, payload, created_at) "
     "SELECT u.id, 'run_state', 'queued', " CREATE_PAYLOAD
-    ", $13::timestamptz FROM u JOIN v ON v.id = u.id JOIN pipeline p ON p.id = u.pipeline_id "
-    "WHERE 'queued' = ANY(string_to_array(u.alert_status, ',')) "
-    "ON CONFLICT (run_id, kind, state) DO NOTHING RETURNING id) "
-    "SELECT u.id, pg_notify('cube_sched', ''), (SELECT pg_notify('cube_watch', '') FROM ob "
-    "LIMIT 1) FROM u";
+    ", $13::timestamptz FROM u JOIN pipeline p ON p.id = u.pipeline_id "
+    "WHERE 'queued' = ANY(string_to_array(u.alert_status, ',')) RETURNING id) "
+    "SELECT u.id, (SELECT pg_notify('cube_sched', '') FROM u LIMIT 1), "
+    "(SELECT pg_notify('cube_watch', '') FROM ob WHERE $14::boolean LIMIT 1) FROM u";
 
 /* "YYYY-MM-DD HH:MM:SS" in UTC, with "+00" when zone is set (a timestamptz parameter). */
 static const char *iso_utc(struct arena *a, int64_t s, bool zone)
@@ -214,24 +219,6 @@ static enum err only_task(struct arena *a, json_object *snap, const char *only, 
     return ERR_OK;
 }
 
-/* A PostgreSQL array literal element: "..." with \ and " escaped, or NULL. */
-static void array_elem(struct buf *b, const char *v)
-{
-    if (b->len > 1)
-        buf_addc(b, ',');
-    if (!v) {
-        buf_adds(b, "NULL");
-        return;
-    }
-    buf_addc(b, '"');
-    for (; *v; v++) {
-        if (*v == '"' || *v == '\\')
-            buf_addc(b, '\\');
-        buf_addc(b, *v);
-    }
-    buf_addc(b, '"');
-}
-
 void run_rows_init(struct run_rows *rows, struct arena *a)
 {
     memset(rows, 0, sizeof(*rows));
@@ -242,12 +229,10 @@ enum err sched_run_prepare(struct db *db, struct arena *a, const struct run_requ
                            int64_t now_us, const struct run_pipe *pipe, struct run_rows *rows,
                            const char **err)
 {
-    const char *p[1], **row;
+    const char *p[1];
     struct run_pipe got;
-    struct render_ctx rc;
+    struct snapshot_src src;
     struct pg_result *r;
-    json_object *snap = NULL;
-    int64_t exec_s;
     enum err e;
 
     *err = NULL;
@@ -263,20 +248,37 @@ enum err sched_run_prepare(struct db *db, struct arena *a, const struct run_requ
         got.run_id = db_i64(r, 0, 3);
         pipe = &got;
     }
+    if ((e = snapshot_load(db, a, &rq->pipeline_id, 1, &src)))
+        return e;
+    return sched_run_prepare_from(a, rq, now_us, pipe, &src, rows, err);
+}
+
+enum err sched_run_prepare_from(struct arena *a, const struct run_request *rq, int64_t now_us,
+                                const struct run_pipe *pipe, const struct snapshot_src *src,
+                                struct run_rows *rows, const char **err)
+{
+    struct arena *ra = rows->arena; /* the row outlives a: the tick renders in a scratch arena */
+    const char **row;
+    struct render_ctx rc;
+    json_object *snap = NULL;
+    int64_t exec_s;
+    enum err e;
+
+    *err = NULL;
     exec_s = rq->execution_date ? rq->execution_date : now_us / 1000000;
     memset(&rc, 0, sizeof(rc));
     rc.runner = rq->runner;
     rc.execution_date = iso_utc(a, exec_s, false);
     rc.run_id = arena_printf(a, "%" PRId64, pipe->run_id);
-    if ((e = snapshot_build(db, a, rq->pipeline_id, &rc, &snap, err)))
+    if ((e = snapshot_render(a, src, &rc, &snap, err)))
         return e;
     if (rq->only_task && (e = only_task(a, snap, rq->only_task, err)))
         return e;
 
     if (rows->n == rows->cap) {
         size_t cap = rows->cap ? rows->cap * 2 : 16;
-        const char **nv = arena_alloc(rows->arena, cap * RUN_ROW_COLS * sizeof(*nv));
-        int64_t *ni = arena_alloc(rows->arena, cap * sizeof(*ni));
+        const char **nv = arena_alloc(ra, cap * RUN_ROW_COLS * sizeof(*nv));
+        int64_t *ni = arena_alloc(ra, cap * sizeof(*ni));
         if (rows->n) {
             memcpy(nv, rows->v, rows->n * RUN_ROW_COLS * sizeof(*nv));
             memcpy(ni, rows->ids, rows->n * sizeof(*ni));
@@ -287,45 +289,93 @@ enum err sched_run_prepare(struct db *db, struct arena *a, const struct run_requ
     }
     rows->ids[rows->n] = pipe->run_id;
     row = rows->v + rows->n++ * RUN_ROW_COLS;
-    row[0] = rc.run_id;
-    row[1] = arena_printf(a, "%" PRId64, rq->pipeline_id);
+    row[0] = arena_strdup(ra, rc.run_id);
+    row[1] = arena_printf(ra, "%" PRId64, rq->pipeline_id);
     row[2] = rq->trigger ? rq->trigger : "manual";
-    row[3] = rq->cron_tick ? iso_utc(a, rq->cron_tick, true) : NULL;
-    row[4] = iso_utc(a, exec_s, true);
-    row[5] = arena_strdup(rows->arena, js_str(snap)); /* snap dies with a */
+    row[3] = rq->cron_tick ? iso_utc(ra, rq->cron_tick, true) : NULL;
+    row[4] = iso_utc(ra, exec_s, true);
+    row[5] = arena_strdup(ra, js_str(snap));
     row[6] = pipe->parallelism;
-    row[7] = sched_alert_states(a, pipe->alert_status);
-    row[8] = user_list(a, pipe->alert_user);
-    row[9] = rq->user_id ? arena_printf(a, "%" PRId64, rq->user_id) : NULL;
+    row[7] = sched_alert_states(ra, pipe->alert_status);
+    row[8] = user_list(ra, pipe->alert_user);
+    row[9] = rq->user_id ? arena_printf(ra, "%" PRId64, rq->user_id) : NULL;
     row[10] = rq->user_id ? (rq->runner ? rq->runner : "api") : "scheduler";
-    row[11] = rq->only_task ? arena_printf(a, "task %s alone", rq->only_task) : "";
+    row[11] = rq->only_task ? arena_printf(ra, "task %s alone", rq->only_task) : "";
     return ERR_OK;
+}
+
+/* Column c of rows [from, to) as a PostgreSQL array literal, sized exactly beforehand: the
+ * snapshot column of a tick's batch is a megabyte of JSON, whose doubling growth would leave
+ * as much again behind in the arena. */
+static const char *array_literal(struct arena *a, const struct run_rows *rows, size_t from,
+                                 size_t to, size_t c)
+{
+    size_t len = 3; /* "{", "}", NUL */
+    char *out, *w;
+
+    for (size_t i = from; i < to; i++) {
+        const char *v = rows->v[i * RUN_ROW_COLS + c];
+        len += 1; /* a comma */
+        if (!v) {
+            len += 4;
+            continue;
+        }
+        len += 2 + strlen(v);
+        for (const char *q = v; (q = strpbrk(q, "\"\\")); q++)
+            len++;
+    }
+    w = out = arena_alloc(a, len);
+    *w++ = '{';
+    for (size_t i = from; i < to; i++) {
+        const char *v = rows->v[i * RUN_ROW_COLS + c];
+        if (i > from)
+            *w++ = ',';
+        if (!v) {
+            memcpy(w, "NULL", 4);
+            w += 4;
+            continue;
+        }
+        *w++ = '"';
+        for (; *v; v++) {
+            if (*v == '"' || *v == '\\')
+                *w++ = '\\';
+            *w++ = *v;
+        }
+        *w++ = '"';
+    }
+    *w++ = '}';
+    *w = '\0';
+    ASSERT((size_t)(w - out) < len);
+    return out;
 }
 
 enum err sched_run_insert(struct db *db, struct arena *a, struct run_rows *rows, int64_t now_us,
                           struct pg_result **created)
 {
-    const char *p[RUN_ROW_COLS + 1];
-    struct pg_result *r;
+    const char *p[RUN_ROW_COLS + 2];
+    struct pg_result *r = NULL;
     enum err e;
 
     if (created)
         *created = NULL;
-    if (!rows->n)
-        return ERR_OK;
-    for (size_t c = 0; c < RUN_ROW_COLS; c++) {
-        struct buf b;
-        buf_init(&b, a, SIZE_MAX / 2);
-        buf_addc(&b, '{');
-        for (size_t i = 0; i < rows->n; i++)
-            array_elem(&b, rows->v[i * RUN_ROW_COLS + c]);
-        buf_addc(&b, '}');
-        ASSERT(!buf_err(&b));
-        p[c] = buf_str(&b);
+    /* One statement per run of rows with the same actor and reason (columns 10 and 11): a
+     * tick's batch is one, a run from the API is one. */
+    for (size_t from = 0, to; from < rows->n; from = to) {
+        const char *const *first = rows->v + from * RUN_ROW_COLS;
+        for (to = from + 1; to < rows->n; to++) {
+            const char *const *row = rows->v + to * RUN_ROW_COLS;
+            if (strcmp(row[10], first[10]) || strcmp(row[11], first[11]))
+                break;
+        }
+        for (size_t c = 0; c < 10; c++)
+            p[c] = array_literal(a, rows, from, to, c);
+        p[10] = first[10];
+        p[11] = first[11];
+        p[12] = state_ts(a, now_us);
+        p[13] = rows->quiet ? "false" : "true";
+        if ((e = db_query(db, a, CREATE_SQL, 14, p, &r, NULL)))
+            return e;
     }
-    p[RUN_ROW_COLS] = state_ts(a, now_us);
-    if ((e = db_query(db, a, CREATE_SQL, RUN_ROW_COLS + 1, p, &r, NULL)))
-        return e;
     if (created)
         *created = r;
     rows->n = 0;

@@ -109,6 +109,28 @@ const char *state_array(struct arena *a, const char *const *v, size_t n)
     return buf_str(&b);
 }
 
+void state_array_elem(struct buf *b, const char *v)
+{
+    if (b->len > 1)
+        buf_addc(b, ',');
+    if (!v) {
+        buf_adds(b, "NULL");
+        return;
+    }
+    buf_addc(b, '"');
+    /* Runs between the characters to escape: a snapshot is kilobytes of JSON. */
+    while (*v) {
+        size_t k = strcspn(v, "\"\\");
+        buf_add(b, v, k);
+        v += k;
+        if (*v) {
+            buf_addc(b, '\\');
+            buf_addc(b, *v++);
+        }
+    }
+    buf_addc(b, '"');
+}
+
 const char *state_ids(struct arena *a, const int64_t *ids, size_t n)
 {
     struct buf b;

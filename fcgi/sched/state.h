@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "core/arena.h"
+#include "core/buf.h"
 #include "core/db.h"
 #include "core/err.h"
 #include "core/attr.h"
@@ -48,6 +49,10 @@ struct state_task_set {
 
 /* States as a PostgreSQL text[] literal: {"a","b"} (names are fixed identifiers). */
 const char *state_array(struct arena *a, const char *const *v, size_t n);
+/* Appends v (NULL: SQL NULL) to a PostgreSQL array literal being built in b: quoted, with
+ * backslash and double quote escaped, after a comma unless b holds only the opening "{".  The
+ * caller adds the braces. */
+void state_array_elem(struct buf *b, const char *v);
 /* Ids as a bigint[] literal. */
 const char *state_ids(struct arena *a, const int64_t *ids, size_t n);
 /* Microseconds as a timestamptz parameter text (ISO 8601, UTC). */

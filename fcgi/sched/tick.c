@@ -5,10 +5,16 @@
  * FOR UPDATE SKIP LOCKED (a second scheduler takes other rows or none), their
  * due ticks become runs (INSERT ... ON CONFLICT (pipeline_id, cron_tick) DO
  * NOTHING inside run creation), and last_tick/next_tick advance — all or
- * nothing; the batch's runs go in with one statement (sched_run_insert), after
- * one snapshot per run.  Killed mid-batch, nothing of the batch is committed and the next
+ * nothing.  Killed mid-batch, nothing of the batch is committed and the next
  * pass does it again; committed twice (two schedulers, a retried batch), the
  * unique key absorbs the overlap.
+ *
+ * A batch costs a fixed number of statements, whatever its size: the claim, the
+ * run ids, one query that loads every claimed pipeline with its tasks and
+ * templates (snapshot_load), the records, the runs with their task instances,
+ * audit and outbox rows (sched_run_insert), and the advance.  Snapshots are
+ * rendered in C between the load and the inserts, each in a scratch arena, so
+ * a batch holds one rendered document at a time besides the rows it sends.
  *
  * The anchor of a pipeline is last_tick, else cronjob_start_time, else the
  * pass's now (a new schedule does not catch up).  Due ticks lie in
@@ -16,8 +22,10 @@
  * become runs, and when older ones are left out a single run in state
  * `skipped` records it, at the newest skipped tick, with the count and range
  * in its reason.  A pipeline that cannot run (a cycle, a task that does not
- * render) gets a `failed` run for the tick, with the reason, so the schedule
- * keeps moving and the failure is visible (and alerts).
+ * render, no tasks) gets a `failed` run for the tick, with the reason, so the
+ * schedule keeps moving and the failure is visible (and alerts); the other
+ * pipelines of its batch are not held up: their runs go in with the same
+ * commit.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -28,45 +36,56 @@
 #include "core/cfg.h"
 #include "core/cron.h"
 #include "core/log.h"
+#include "core/snapshot.h"
 #include "sched/daemon.h"
 #include "sched/policy.h"
 #include "sched/state.h"
 #include "core/common.h"
 
-enum { TICK_BATCH = 100 };
+/* Pipelines per transaction: big enough that the fixed statements of a batch cost little
+ * per run, small enough that the claimed rows are not locked for long (an API edit of one of
+ * them waits for the commit). */
+enum { TICK_BATCH = 1000 };
 
+/* Due: coalesce(next_tick, -infinity) <= now, the expression of the index pipeline_due_at
+ * (sql/0007), which gives the order and bounds the scan. */
 static const char DUE_SQL[] =
     "SELECT id, cron_time, timezone, (extract(epoch FROM last_tick))::bigint, "
     "(extract(epoch FROM cronjob_start_time))::bigint, expired_limit, parallelism, "
     "alert_status, alert_user FROM pipeline "
     "WHERE schedule_type = 'crontab' AND NOT paused "
-    "AND (next_tick IS NULL OR next_tick <= $1::timestamptz) "
-    "ORDER BY next_tick NULLS FIRST, id LIMIT $2::int FOR UPDATE SKIP LOCKED";
+    "AND coalesce(next_tick, '-infinity'::timestamptz) <= $1::timestamptz "
+    "ORDER BY coalesce(next_tick, '-infinity'::timestamptz), id LIMIT $2::int "
+    "FOR UPDATE SKIP LOCKED";
 
+/* The first pipeline in due order tells whether any is due: one index entry. */
 static const char ANY_DUE_SQL[] =
-    "SELECT 1 FROM pipeline WHERE schedule_type = 'crontab' AND NOT paused "
-    "AND (next_tick IS NULL OR next_tick <= $1::timestamptz) LIMIT 1";
+    "SELECT coalesce(next_tick, '-infinity'::timestamptz) <= $1::timestamptz FROM pipeline "
+    "WHERE schedule_type = 'crontab' AND NOT paused "
+    "ORDER BY coalesce(next_tick, '-infinity'::timestamptz), id LIMIT 1";
 
-/* A run without tasks that records a tick: `skipped` (older ticks left out) or `failed`
- * (the pipeline cannot run).  $1 pipeline, $2 tick, $3 state, $4 reason, $5 now,
- * $6 alert states, $7 alert users. */
+/* Runs without tasks that record ticks: `skipped` (older ticks left out) or `failed` (the
+ * pipeline cannot run), one per element of the arrays $1 pipelines, $2 ticks, $3 states,
+ * $4 reasons, $5 alert states, $6 alert users; $7 now. */
 #define RECORD_PAYLOAD \
-    STATE_OUTBOX_PAYLOAD("$3::text", "u.from_state", "$4::text", "$5::timestamptz")
+    STATE_OUTBOX_PAYLOAD("u.state", "u.from_state", "u.reason", "$7::timestamptz")
 static const char RECORD_SQL[] =
     "WITH u AS (INSERT INTO run (pipeline_id, trigger, cron_tick, execution_date, state, "
     "dag_snapshot, alert_status, alert_user, reason, queued_at, finished_at) "
-    "VALUES ($1::bigint, 'cron', $2::timestamptz, $2::timestamptz, $3::text, '{}', $6::text, "
-    "$7::text, $4::text, $5::timestamptz, $5::timestamptz) "
+    "SELECT v.pipeline_id, 'cron', v.tick, v.tick, v.state, '{}', v.alert_status, v.alert_user, "
+    "v.reason, $7::timestamptz, $7::timestamptz FROM unnest($1::bigint[], $2::timestamptz[], "
+    "$3::text[], $4::text[], $5::text[], $6::text[]) "
+    "AS v(pipeline_id, tick, state, reason, alert_status, alert_user) "
     "ON CONFLICT (pipeline_id, cron_tick) DO NOTHING "
-    "RETURNING id, alert_status, trigger, cron_tick, execution_date, pipeline_id, "
+    "RETURNING id, state, reason, alert_status, trigger, cron_tick, execution_date, pipeline_id, "
     "NULL::text AS from_state), "
     "sc AS (INSERT INTO state_change (entity, entity_id, from_state, to_state, reason, actor, at) "
-    "SELECT 'run', u.id, NULL, $3::text, $4::text, 'scheduler', $5::timestamptz FROM u), "
+    "SELECT 'run', u.id, NULL, u.state, u.reason, 'scheduler', $7::timestamptz FROM u), "
     "ob AS (INSERT INTO outbox (run_id, kind, state, payload, created_at) "
-    "SELECT u.id, 'run_state', $3::text, " RECORD_PAYLOAD
-    ", $5::timestamptz FROM u JOIN pipeline p ON p.id = u.pipeline_id WHERE $3::text = "
-    "ANY(string_to_array(u.alert_status, ',')) ON CONFLICT (run_id, kind, state) DO NOTHING "
-    "RETURNING id) SELECT u.id, (SELECT pg_notify('cube_watch', '') FROM ob LIMIT 1) FROM u";
+    "SELECT u.id, 'run_state', u.state, " RECORD_PAYLOAD
+    ", $7::timestamptz FROM u JOIN pipeline p ON p.id = u.pipeline_id WHERE u.state = "
+    "ANY(string_to_array(u.alert_status, ',')) ON CONFLICT (run_id, kind, state) DO NOTHING) "
+    "SELECT u.id FROM u";
 
 static const char ADVANCE_SQL[] =
     "UPDATE pipeline p SET last_tick = v.lt, next_tick = v.nt "
@@ -80,6 +99,14 @@ struct due_pipe {
     struct policy_due due;
     int64_t last_tick; /* the new last_tick, 0: leave NULL */
     bool valid;
+    const struct snapshot_src *src; /* loaded when ticks are due */
+};
+
+/* The batch's records (RECORD_SQL), one array literal per column. */
+enum { RECORD_COLS = 6 };
+struct records {
+    struct buf col[RECORD_COLS];
+    size_t n;
 };
 
 static const char *sec_ts(struct arena *a, int64_t s)
@@ -87,17 +114,15 @@ static const char *sec_ts(struct arena *a, int64_t s)
     return state_ts(a, s * 1000000);
 }
 
-static enum err record(struct pass *ps, const struct due_pipe *dp, int64_t tick, const char *state,
-                       const char *reason)
+static void record(struct pass *ps, struct records *rec, const struct due_pipe *dp, int64_t tick,
+                   const char *state, const char *reason)
 {
-    const char *p[] = {arena_printf(ps->a, "%" PRId64, dp->id),
-                       sec_ts(ps->a, tick),
-                       state,
-                       reason,
-                       state_ts(ps->a, ps->now_us),
-                       sched_alert_states(ps->a, dp->alert_status),
-                       dp->alert_user};
-    return db_query(ps->db, ps->a, RECORD_SQL, 7, p, NULL, NULL);
+    const char *v[RECORD_COLS] = {
+        arena_printf(ps->a, "%" PRId64, dp->id),     sec_ts(ps->a, tick), state, reason,
+        sched_alert_states(ps->a, dp->alert_status), dp->alert_user};
+    for (int c = 0; c < RECORD_COLS; c++)
+        state_array_elem(&rec->col[c], v[c]);
+    rec->n++;
 }
 
 /* Works out the due ticks of one claimed row. */
@@ -137,11 +162,17 @@ static void plan(struct pass *ps, struct pg_result *r, int i, struct due_pipe *d
     dp->last_tick = dp->due.newest > anchor ? dp->due.newest : anchor;
 }
 
-static enum err materialise(struct pass *ps, struct due_pipe *dp, const int64_t *ids,
-                            size_t *next_id, struct run_rows *rows)
+/*
+ * The rows of one pipeline's due ticks: its skipped record, then a run per tick — or, when
+ * the run cannot be rendered, a failed record for that tick.  No database: whatever goes
+ * wrong here concerns this pipeline alone, so it becomes that pipeline's record and the rest
+ * of the batch goes on.  Each snapshot is rendered in `scratch`, reset per run.
+ */
+static void materialise(struct pass *ps, struct arena *scratch, const struct due_pipe *dp,
+                        const int64_t *ids, size_t *next_id, struct run_rows *rows,
+                        struct records *rec)
 {
     char from[24], to[24];
-    enum err e;
 
     if (dp->due.skipped) {
         const char *why = dp->expired_limit > 0 && dp->expired_limit < cfg.catchup_max
@@ -154,11 +185,9 @@ static enum err materialise(struct pass *ps, struct due_pipe *dp, const int64_t 
         t = (time_t)dp->due.skipped_last;
         gmtime_r(&t, &tm);
         strftime(to, sizeof(to), "%Y-%m-%dT%H:%M:%SZ", &tm);
-        if ((e = record(ps, dp, dp->due.skipped_last, "skipped",
-                        arena_printf(
-                            ps->a, "%s: %s%" PRId64 " older due ticks skipped, from %s to %s", why,
-                            dp->due.skipped_exact ? "" : "at least ", dp->due.skipped, from, to))))
-            return e;
+        record(ps, rec, dp, dp->due.skipped_last, "skipped",
+               arena_printf(ps->a, "%s: %s%" PRId64 " older due ticks skipped, from %s to %s", why,
+                            dp->due.skipped_exact ? "" : "at least ", dp->due.skipped, from, to));
         log_info("pipeline %" PRId64 ": %s: skipped %" PRId64 " due ticks (%s .. %s)", dp->id, why,
                  dp->due.skipped, from, to);
     }
@@ -166,53 +195,54 @@ static enum err materialise(struct pass *ps, struct due_pipe *dp, const int64_t 
         struct run_request rq = {dp->id, "cron", dp->due.ticks[k], dp->due.ticks[k], 0, NULL, NULL};
         struct run_pipe pipe = {ids[(*next_id)++], dp->parallelism, dp->alert_status,
                                 dp->alert_user};
-        const char *err = NULL;
+        const char *err = NULL, *why;
+        enum err e;
 
-        e = sched_run_prepare(ps->db, ps->a, &rq, ps->now_us, &pipe, rows, &err);
-        if (e == ERR_UNPROCESSABLE || e == ERR_NOT_FOUND) {
-            if (!err)
-                err = "the pipeline disappeared";
-            log_warn("pipeline %" PRId64 ": cannot run the tick: %s", dp->id, err);
-            e = record(ps, dp, dp->due.ticks[k], "failed",
-                       arena_printf(ps->a, "cannot run: %s", err));
-        }
-        if (e)
-            return e;
+        arena_reset(scratch);
+        e = sched_run_prepare_from(scratch, &rq, ps->now_us, &pipe, dp->src, rows, &err);
+        if (!e)
+            continue;
+        why = err ? err : e == ERR_NOT_FOUND ? "the pipeline disappeared" : err_name(e);
+        log_warn("pipeline %" PRId64 ": cannot run the tick: %s", dp->id, why);
+        record(ps, rec, dp, dp->due.ticks[k], "failed", arena_printf(ps->a, "cannot run: %s", why));
     }
-    return ERR_OK;
 }
 
 /* One batch: returns how many pipelines it claimed. */
 static enum err batch(struct pass *ps, void *arg)
 {
     int *claimed = arg;
-    const char *p[3];
+    const char *p[RECORD_COLS + 1];
     struct pg_result *r;
     struct due_pipe *dps;
+    struct snapshot_src *srcs;
     struct buf bid, blt, bnt;
     struct run_rows rows;
-    int64_t *ids = NULL;
-    size_t total = 0, next_id = 0;
+    struct records rec;
+    struct arena scratch = ARENA_INIT;
+    int64_t *ids = NULL, *load;
+    size_t total = 0, next_id = 0, nload = 0;
     int n;
     enum err e;
 
     *claimed = 0;
     if ((e = db_begin(ps->db)))
-        return e;
+        goto out;
     p[0] = state_ts(ps->a, ps->now_us);
     p[1] = arena_printf(ps->a, "%d", TICK_BATCH);
     if ((e = db_query(ps->db, ps->a, DUE_SQL, 2, p, &r, NULL)))
         goto out;
     n = db_rows(r);
     *claimed = n;
-    if (!n) {
-        db_rollback(ps->db);
-        return ERR_OK;
-    }
+    if (!n)
+        goto out; /* rolled back: nothing claimed */
     dps = arena_alloc(ps->a, (size_t)n * sizeof(*dps));
+    load = arena_alloc(ps->a, (size_t)n * sizeof(*load));
     for (int i = 0; i < n; i++) {
         plan(ps, r, i, &dps[i]);
         total += dps[i].due.n;
+        if (dps[i].valid && dps[i].due.n)
+            load[nload++] = dps[i].id;
     }
     if (total) {
         struct pg_result *q;
@@ -225,14 +255,28 @@ static enum err batch(struct pass *ps, void *arg)
         for (size_t k = 0; k < total; k++)
             ids[k] = db_i64(q, (int)k, 0);
     }
+    /* Every pipeline with a due tick, with its tasks and templates, in one query. */
+    srcs = arena_alloc(ps->a, (nload + 1) * sizeof(*srcs));
+    if ((e = snapshot_load(ps->db, ps->a, load, nload, srcs)))
+        goto out;
+    for (int i = 0, k = 0; i < n; i++)
+        if (dps[i].valid && dps[i].due.n)
+            dps[i].src = &srcs[k++];
+
     buf_init(&bid, ps->a, SIZE_MAX / 2);
     buf_init(&blt, ps->a, SIZE_MAX / 2);
     buf_init(&bnt, ps->a, SIZE_MAX / 2);
+    for (int c = 0; c < RECORD_COLS; c++) {
+        buf_init(&rec.col[c], ps->a, SIZE_MAX / 2);
+        buf_addc(&rec.col[c], '{');
+    }
+    rec.n = 0;
     run_rows_init(&rows, ps->a);
+    rows.quiet = true; /* tick_pass wakes the watcher once, at the end */
     for (int i = 0; i < n; i++) {
         struct due_pipe *dp = &dps[i];
-        if (dp->valid && (e = materialise(ps, dp, ids, &next_id, &rows)))
-            goto out;
+        if (dp->valid)
+            materialise(ps, &scratch, dp, ids, &next_id, &rows, &rec);
         buf_addf(&bid, "%s%" PRId64, i ? "," : "{", dp->id);
         if (dp->last_tick)
             buf_addf(&blt, "%s\"%s\"", i ? "," : "{", sec_ts(ps->a, dp->last_tick));
@@ -246,7 +290,17 @@ static enum err batch(struct pass *ps, void *arg)
     buf_addc(&bid, '}');
     buf_addc(&blt, '}');
     buf_addc(&bnt, '}');
-    /* Every run of the batch in one statement. */
+    /* The records first (a skipped record is older than the runs), then every run of the
+     * batch in one statement. */
+    if (rec.n) {
+        for (int c = 0; c < RECORD_COLS; c++) {
+            buf_addc(&rec.col[c], '}');
+            p[c] = buf_str(&rec.col[c]);
+        }
+        p[RECORD_COLS] = state_ts(ps->a, ps->now_us);
+        if ((e = db_query(ps->db, ps->a, RECORD_SQL, RECORD_COLS + 1, p, NULL, NULL)))
+            goto out;
+    }
     if ((e = sched_run_insert(ps->db, ps->a, &rows, ps->now_us, NULL)))
         goto out;
     p[0] = buf_str(&bid);
@@ -257,13 +311,14 @@ static enum err batch(struct pass *ps, void *arg)
     if (total)
         state_failpoint("tick.before_commit");
     if ((e = db_commit(ps->db)))
-        return e;
+        goto out;
     if (total)
         log_debug("tick: %d pipelines, %zu runs", n, total);
     ps->changed += total;
-    return ERR_OK;
 out:
-    db_rollback(ps->db);
+    if (db_in_tx(ps->db))
+        db_rollback(ps->db);
+    arena_free(&scratch);
     return e;
 }
 
@@ -279,7 +334,7 @@ enum err tick_pass(struct pass *ps)
     /* Most passes have nothing due: one cheap look before a transaction. */
     if ((e = db_query(ps->db, ps->a, ANY_DUE_SQL, 1, p, &r, NULL)))
         return e;
-    if (!db_rows(r))
+    if (!db_rows(r) || strcmp(db_val(r, 0, 0), "t"))
         return ERR_OK;
 
     do {
@@ -287,6 +342,10 @@ enum err tick_pass(struct pass *ps)
             return e;
         total += claimed;
     } while (claimed == TICK_BATCH);
+    /* The watcher delivers the new runs' alerts.  Woken after every batch, it would drain the
+     * outbox beside the batches still to come, on the same cores; once, it takes them all. */
+    if (ps->changed > before && (e = state_notify(ps->db, ps->a, "cube_watch")))
+        return e;
     if (ps->changed > before)
         log_info("tick: %d pipelines due, %zu runs created in %lld ms", total, ps->changed - before,
                  (long long)((clock_mono_us() - t0) / 1000));

@@ -572,6 +572,106 @@ static void t_pids_limit(void **state)
     assert_string_equal(whole_log(f, "pids-ctl"), "1\n2\n3\n4\n5\n6\n7\n8\n");
 }
 
+/* Group names: one path component of [A-Za-z0-9_.-], not led by '.' or '-', 1..64 long. */
+static void t_cgroup_group_names(void **state)
+{
+    char longest[EXEC_LOCAL_CGROUP_GROUP_MAX + 2];
+
+    (void)state;
+    assert_true(exec_local_cgroup_group_valid("cube"));
+    assert_true(exec_local_cgroup_group_valid("cube-18280"));
+    assert_true(exec_local_cgroup_group_valid("Cube_2.stack"));
+    assert_false(exec_local_cgroup_group_valid(NULL));
+    assert_false(exec_local_cgroup_group_valid(""));
+    assert_false(exec_local_cgroup_group_valid(".."));
+    assert_false(exec_local_cgroup_group_valid(".hidden"));
+    assert_false(exec_local_cgroup_group_valid("-x"));
+    assert_false(exec_local_cgroup_group_valid("a/b"));
+    assert_false(exec_local_cgroup_group_valid("a b"));
+    assert_false(exec_local_cgroup_group_valid("a\nb"));
+    memset(longest, 'g', sizeof(longest));
+    longest[EXEC_LOCAL_CGROUP_GROUP_MAX] = '\0';
+    assert_true(exec_local_cgroup_group_valid(longest));
+    longest[EXEC_LOCAL_CGROUP_GROUP_MAX] = 'g';
+    longest[EXEC_LOCAL_CGROUP_GROUP_MAX + 1] = '\0';
+    assert_false(exec_local_cgroup_group_valid(longest));
+}
+
+/* What cleanup may act on: <mount>/.../<group>/<name>.<8 lowercase hex>, nothing else. */
+static void t_cgroup_paths(void **state)
+{
+    static const char name[] = "cube-r1-t2-a1";
+    static const struct {
+        const char *path;
+        bool ok;
+    } cases[] = {
+        {"/sys/fs/cgroup/memory/cube/cube-r1-t2-a1.0123abcd", true},
+        {"/sys/fs/cgroup/memory/process_api/x/cube-18280/cube-r1-t2-a1.0123abcd", true},
+        {"/sys/fs/cgroup/pids/cube-18280/cube-r1-t2-a1.ffffffff", true},
+        {"/sys/fs/cgroup/memory/cube-r1-t2-a1.0123abcd", false},      /* no group */
+        {"/sys/fs/cgroup/memory/cube/cube-r1-t2-a2.0123abcd", false}, /* another attempt */
+        {"/sys/fs/cgroup/memory/cube/cube-r1-t2-a1.0123abcg", false}, /* not hex */
+        {"/sys/fs/cgroup/memory/cube/cube-r1-t2-a1.0123ABCD", false}, /* not lowercase */
+        {"/sys/fs/cgroup/memory/cube/cube-r1-t2-a1.0123abc", false},  /* 7 digits */
+        {"/sys/fs/cgroup/memory/cube/xcube-r1-t2-a1.0123abcd", false},
+        {"/sys/fs/cgroup/memory/.x/cube-r1-t2-a1.0123abcd", false}, /* invalid group */
+        {"/sys/fs/cgroup/memory/a b/cube-r1-t2-a1.0123abcd", false},
+        {"/sys/fs/cgroup/memory/cube/../cube/cube-r1-t2-a1.0123abcd", false},
+        {"/tmp/memory/cube/cube-r1-t2-a1.0123abcd", false},
+        {"/sys/fs/cgroup/memory/cube/cube-r1-t2-a1.0123abcd\n", false},
+        {"/sys/fs/cgroup/", false},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++)
+        if (exec_local_cgroup_ok(cases[i].path, name) != cases[i].ok)
+            fail_msg("exec_local_cgroup_ok(%s) should be %s", cases[i].path,
+                     cases[i].ok ? "true" : "false");
+}
+
+/* A configured group: the attempt's cgroups are made inside it (and it survives them). */
+static void t_cgroup_group(void **state)
+{
+    struct fx *f = *state;
+    struct job j;
+    struct exec_status st;
+    char group[32], *copy, *save = NULL;
+    const char *cgroups;
+    int lines = 0;
+
+    snprintf(group, sizeof(group), "cube-unit-%d", (int)getpid());
+    assert_false(exec_local_set_cgroup(f->x, "a/b"));
+    assert_true(exec_local_set_cgroup(f->x, group));
+    assert_false(exec_local_set_cgroup(f->x, "")); /* refused: the group stays */
+    job_sh(&j, "grouped", "true");
+    j.spec.memory_bytes = 64 << 20;
+    j.spec.max_procs = 16;
+    submit(f, &j);
+    wait_final(f, "grouped", 10000, &st);
+    assert_int_equal(st.state, EXEC_SUCCEEDED);
+    if (contains(st.reason, "not enforced")) {
+        print_message("note: no writable cgroup here (%s); group test skipped\n", st.reason);
+        return;
+    }
+    assert_true(contains(read_text(f, att_path(f, "grouped", "spec.json")),
+                         arena_printf(&f->a, "\"cgroup\":\"%s\"", group)));
+    cgroups = read_text(f, att_path(f, "grouped", "cgroups"));
+    assert_non_null(cgroups);
+    copy = arena_strdup(&f->a, cgroups);
+    for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        char *slash = strrchr(l, '/');
+        lines++;
+        assert_true(exec_local_cgroup_ok(l, "grouped"));
+        assert_non_null(slash);
+        *slash = '\0';
+        assert_string_equal(strrchr(l, '/') + 1, group);
+        /* The leaf is gone with the attempt; the group stays, and is ours to remove. */
+        if (rmdir(l) != 0)
+            fail_msg("group %s: %s", l, strerror(errno));
+    }
+    assert_true(lines >= 2); /* memory and pids, whose limits were asked for (cpu when mounted) */
+}
+
 /* cfs quota 0.2 core over a 1 s busy loop, next to an unlimited one running alongside. */
 static void t_cpu_limit(void **state)
 {
@@ -1087,6 +1187,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(t_memory_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(t_pids_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(t_cpu_limit, setup, teardown),
+        cmocka_unit_test(t_cgroup_group_names),
+        cmocka_unit_test(t_cgroup_paths),
+        cmocka_unit_test_setup_teardown(t_cgroup_group, setup, teardown),
         cmocka_unit_test_setup_teardown(t_env_exact, setup, teardown),
         cmocka_unit_test_setup_teardown(t_workdir, setup, teardown),
         cmocka_unit_test_setup_teardown(t_no_fd_leak, setup, teardown),

@@ -192,6 +192,53 @@ static void t_due_zone(void **state)
                                   utc("2024-06-02T12:00:00Z"), 100, &d));
 }
 
+/* UTC under its usual names is the same schedule as "" (no zone); a zone that is UTC only in
+ * winter is not.  Expected instants by hand: 12:00 London in July is 11:00Z (BST, UTC+1). */
+static void t_due_utc_names(void **state)
+{
+    static const char *const names[] = {"", "UTC", "Etc/UTC", "GMT", "Zulu", "Etc/Greenwich"};
+    struct cron_expr c = parse("0 12 * * *");
+    struct policy_due d;
+
+    for (size_t i = 0; i < ARRAY_LEN(names); i++) {
+        assert_true(policy_due_ticks(*state, &c, names[i], utc("2024-07-01T00:00:00Z"),
+                                     utc("2024-07-03T00:00:00Z"), 100, &d));
+        assert_int_equal(d.n, 2);
+        assert_int_equal(d.ticks[0], utc("2024-07-01T12:00:00Z"));
+        assert_int_equal(d.ticks[1], utc("2024-07-02T12:00:00Z"));
+        assert_int_equal(d.next, utc("2024-07-03T12:00:00Z"));
+    }
+    assert_true(policy_due_ticks(*state, &c, "Europe/London", utc("2024-07-01T00:00:00Z"),
+                                 utc("2024-07-03T00:00:00Z"), 100, &d));
+    assert_int_equal(d.n, 2);
+    assert_int_equal(d.ticks[0], utc("2024-07-01T11:00:00Z"));
+    assert_int_equal(d.ticks[1], utc("2024-07-02T11:00:00Z"));
+    /* The remembered valid zone never vouches for another name. */
+    assert_false(policy_due_ticks(*state, &c, "Mars/Olympus", utc("2024-07-01T00:00:00Z"),
+                                  utc("2024-07-03T00:00:00Z"), 100, &d));
+    assert_true(policy_due_ticks(*state, &c, "Europe/London", utc("2024-07-01T00:00:00Z"),
+                                 utc("2024-07-03T00:00:00Z"), 100, &d));
+    assert_false(policy_due_ticks(*state, &c, "Europe/Londo", utc("2024-07-01T00:00:00Z"),
+                                  utc("2024-07-03T00:00:00Z"), 100, &d));
+}
+
+/* 600 due minutes, all kept: every one of them, in order, 60 s apart (the search asks for
+ * fire times in growing batches; none may be lost or repeated at a batch's edge). */
+static void t_due_many_kept(void **state)
+{
+    struct cron_expr c = parse("* * * * *");
+    struct policy_due d;
+    int64_t now = utc("2024-01-01T10:00:00Z"), anchor = now - 600 * 60;
+
+    assert_true(policy_due_ticks(*state, &c, "", anchor, now, 1000, &d));
+    assert_int_equal(d.n, 600);
+    for (size_t i = 0; i < d.n; i++)
+        assert_int_equal(d.ticks[i], anchor + 60 * (int64_t)(i + 1));
+    assert_int_equal(d.skipped, 0);
+    assert_int_equal(d.newest, now);
+    assert_int_equal(d.next, now + 60);
+}
+
 static void t_keep(void **state)
 {
     (void)state;
@@ -282,6 +329,31 @@ static void t_cpu_cores(void **state)
     }
 }
 
+static void t_gpus(void **state)
+{
+    static const struct {
+        const char *text;
+        double want;
+        const char *type;
+    } cases[] = {
+        {"1", 1, ""},      {"0.5", 0.5, ""},  {"2(V100)", 2, "V100"}, {"(A100-80g)", 1, "A100-80g"},
+        {"", 0, ""},       {"x", 0, ""},      {"2(V100", 0, ""},      {"2()", 0, ""},
+        {"2(V 1)", 0, ""}, {"2(V1)x", 0, ""}, {"-1", 0, ""},          {"1x", 0, ""},
+    };
+    struct arena a = ARENA_INIT;
+    const char *type;
+    (void)state;
+    assert_true(policy_gpus(&a, NULL, &type) == 0);
+    assert_string_equal(type, "");
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        double got = policy_gpus(&a, cases[i].text, &type);
+        if (got != cases[i].want || strcmp(type, cases[i].type))
+            fail_msg("'%s': %g '%s', want %g '%s'", cases[i].text, got, type, cases[i].want,
+                     cases[i].type);
+    }
+    arena_free(&a);
+}
+
 static void t_memory_bytes(void **state)
 {
     const int64_t k = 1024, m = k * k, g = m * k;
@@ -348,12 +420,15 @@ int main(void)
         cmocka_unit_test_setup_teardown(t_due_count_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(t_due_boundaries, setup, teardown),
         cmocka_unit_test_setup_teardown(t_due_zone, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_due_utc_names, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_due_many_kept, setup, teardown),
         cmocka_unit_test(t_keep),
         cmocka_unit_test(t_retry_delay),
         cmocka_unit_test(t_hook_delay),
         cmocka_unit_test(t_suggest),
         cmocka_unit_test(t_cpu_cores),
         cmocka_unit_test(t_memory_bytes),
+        cmocka_unit_test(t_gpus),
         cmocka_unit_test_setup_teardown(t_attempt_name, setup, teardown),
         cmocka_unit_test_setup_teardown(t_alert_states, setup, teardown),
     };
