@@ -43,7 +43,7 @@
 #include "core/common.h"
 
 enum {
-    OUTBOX_BATCH = 500, /* a scheduler tick can alert thousands of new runs at once */
+    OUTBOX_BATCH = 500,      /* a scheduler tick can alert thousands of new runs at once */
     HOOKS_INFLIGHT = 8,      /* requests at once */
     HOOK_LEASE_S = 30,       /* beyond the request's own time limit */
     HOOK_RESPONSE_MAX = 4096 /* bytes of an answer kept for the log */
