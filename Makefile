@@ -140,11 +140,13 @@ check: deps
 	@bash tests/run.sh --unit-only --san
 
 # Not part of make test: the API under wrk (ratios to a trivial FastCGI ceiling, about four
-# minutes) and the scheduler's latencies and throughput (about two minutes).
+# minutes), the scheduler's latencies and throughput (about two minutes) and the web app's
+# budget in headless Chromium (about two minutes).
 bench: deps
 	@$(MAKE) --no-print-directory build tools
 	@bash tests/bench/api_bench.sh
 	@bash tests/bench/sched_bench.sh
+	@bash tests/bench/frontend_bench.sh
 
 lint:
 	@bash deploy/lint.sh
