@@ -527,7 +527,7 @@ cg_own() {
 
 delegate_cgroups() {
     ((EUID == 0)) || return 0
-    local group=${CUBE_CGROUP:-cube-$PORT} ctrl mnt own base dir n=0 line
+    local group=${CUBE_CGROUP:-cube-$PORT} ctrl mnt own base dir line given=""
     local -A listed=()
     [[ $group =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$ ]] ||
         die "CUBE_CGROUP='$group' is not a cgroup name (letters, digits, _ . -)"
@@ -548,35 +548,40 @@ delegate_cgroups() {
             continue
         fi
         listed[$dir]=1
-        n=$((n + 1))
+        given+=" $ctrl"
     done
     if ((${#listed[@]})); then
-        printf '%s
-' "${!listed[@]}" | sort >"$CG_LIST"
+        printf '%s\n' "${!listed[@]}" | sort >"$CG_LIST"
     fi
-    if ((n)); then
+    if [[ -n $given ]]; then
         export CUBE_CGROUP=$group # into cube.env, for the daemons and their shims
-        say "cgroups: $group under memory, cpu and pids given to user cube ($n controllers)"
+        say "cgroups: $group given to user cube under$given"
     fi
 }
 
-# Removes the groups start made, when empty (an attempt that outlives the daemons keeps its
-# cgroup, and with it the group, until it ends: tasks survive a stop by design). Only the
-# stack's own group name, only under the controllers' mounts: $RUN belongs to cube.
+# Removes the groups start made, with the attempt cgroups left in them that no process uses
+# any more (a shim that was killed leaves its own; the kernel refuses to remove a cgroup
+# that has processes, so an attempt that outlives the daemons keeps its cgroup, and with it
+# the group, until it ends: tasks survive a stop by design). Only the stack's own group
+# name, only under the controllers' mounts: $RUN belongs to cube.
 release_cgroups() {
     [[ -r $CG_LIST ]] || return 0
     local -A e=()
-    local group dir left=()
+    local group dir leaf shown left=()
     [[ -r $CUBE_ENV_FILE ]] && read_env_file "$CUBE_ENV_FILE" e
     group=${e[CUBE_CGROUP]:-}
+    shown=$(show "$CG_LIST")
     while IFS= read -r dir; do
         [[ -n $dir ]] || continue
         if [[ -z $group || ${dir##*/} != "$group" || $dir == *..* ||
             ! $dir =~ ^/sys/fs/cgroup/(memory|cpu|pids)/ ]]; then
-            say "note: ignoring '$dir' in $(show "$CG_LIST")"
+            say "note: ignoring '$dir' in $shown"
             continue
         fi
         [[ -d $dir ]] || continue
+        for leaf in "$dir"/*/; do
+            [[ ! -d $leaf ]] || rmdir "$leaf" 2>/dev/null || true
+        done
         if rmdir "$dir" 2>/dev/null; then
             say "cgroups: removed $dir"
         else
@@ -585,8 +590,7 @@ release_cgroups() {
         fi
     done <"$CG_LIST"
     if ((${#left[@]})); then
-        printf '%s
-' "${left[@]}" >"$CG_LIST"
+        printf '%s\n' "${left[@]}" >"$CG_LIST"
     else
         rm -f "$CG_LIST"
     fi
