@@ -6,8 +6,9 @@ import zhCN from 'antd/locale/zh_CN';
 import { RouterProvider } from 'react-router';
 import { I18nProvider, useI18n } from './i18n';
 import { ApiError } from './api';
-import { router } from './routes';
+import { router, warmStart } from './routes';
 import { fetchMe, meKey } from './shell/session';
+import { theme } from './theme';
 
 const queryClient = new QueryClient({
   defaultOptions: {
@@ -20,16 +21,17 @@ const queryClient = new QueryClient({
   },
 });
 
-// Who is signed in is the first thing every page needs: ask while the app's code is still
-// being evaluated, not after the first render.
+// Who is signed in is the first thing every page needs, and the page's chunk and data the
+// next: ask for them now, not one after the other after renders.
 if (!window.location.pathname.endsWith('/login')) {
   void queryClient.prefetchQuery({ queryKey: meKey, queryFn: fetchMe, staleTime: 60_000 });
+  warmStart(queryClient);
 }
 
 function Themed() {
   const { lang } = useI18n();
   return (
-    <ConfigProvider locale={lang === 'zh' ? zhCN : enUS} theme={{ token: { colorPrimary: '#1677ff' } }}>
+    <ConfigProvider locale={lang === 'zh' ? zhCN : enUS} theme={theme}>
       <AntApp>
         <RouterProvider router={router} />
       </AntApp>

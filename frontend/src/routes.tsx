@@ -1,21 +1,41 @@
 // Every page of the app. Pages load on demand (React.lazy), so the first load carries only
 // the shell; the pipeline editor (React Flow) and the charts are chunks of their own.
-import { lazy, Suspense, type ComponentType, type ReactNode } from 'react';
-import { createBrowserRouter, Navigate } from 'react-router';
+//
+// warmStart() asks for what the first screen needs as soon as the app's code runs: the page's
+// chunk and, for a list page, its _info and first page, beside the session probe. Without it
+// they are asked one after the other (session, layout, chunk, page, data), each waiting for the
+// one before and for a render.
+import { lazy, Suspense, type ComponentType } from 'react';
+import { createBrowserRouter, matchRoutes, Navigate, type RouteObject } from 'react-router';
+import type { QueryClient } from '@tanstack/react-query';
 import { Spin } from 'antd';
 import { Layout } from './shell/Layout';
-import { ErrorPage, NotFound } from './shell/ErrorPage';
-import Login from './pages/Login';
+import { ErrorPage } from './shell/ErrorPage';
+import { likelySignedIn, menuQuery, unreadQuery } from './shell/session';
+import { buildFormData, readListState } from './generic/listQuery';
+import { columnsStorageKey, infoQuery, listQuery } from './generic/related';
 
-function page(load: () => Promise<{ default: ComponentType }>): ReactNode {
-  const C = lazy(load);
-  return (
-    <Suspense fallback={<Spin style={{ display: 'block', margin: '64px auto' }} />}>
-      <C />
-    </Suspense>
-  );
+// What a route can ask for before it renders: its chunk, and the view whose list it shows
+// (a function of the route's parameters) when that list is the generic one with its defaults.
+interface RouteHandle {
+  preload: () => Promise<unknown>;
+  listView?: (params: Record<string, string | undefined>) => string | undefined;
 }
 
+function page(load: () => Promise<{ default: ComponentType }>, listView?: RouteHandle['listView']): RouteObject {
+  let loading: Promise<{ default: ComponentType }> | undefined;
+  const once = () => (loading ??= load());
+  const C = lazy(once);
+  const handle: RouteHandle = { preload: once, listView };
+  return {
+    handle,
+    element: (
+      <Suspense fallback={<Spin style={{ display: 'block', margin: '64px auto' }} />}>
+        <C />
+      </Suspense>
+    ),
+  };
+}
 // Where the menu sends each API view. Views with a page of their own are listed here; every
 // other view gets the generic pages at /r/<view>.
 export const viewRoutes: Record<string, string> = {
@@ -32,32 +52,53 @@ export function routeForView(view: string): string {
   return viewRoutes[view] ?? `/r/${view}`;
 }
 
-export const router = createBrowserRouter(
-  [
-    { path: '/login', element: <Login />, errorElement: <ErrorPage /> },
-    {
-      path: '/',
-      element: <Layout />,
-      errorElement: <ErrorPage />,
-      children: [
-        { index: true, element: <Navigate to="/pipelines" replace /> },
-        { path: 'r/:view', element: page(() => import('./generic/ListPage')) },
-        { path: 'r/:view/new', element: page(() => import('./generic/EditPage')) },
-        { path: 'r/:view/:id', element: page(() => import('./generic/ShowPage')) },
-        { path: 'r/:view/:id/edit', element: page(() => import('./generic/EditPage')) },
-        { path: 'members', element: page(() => import('./pages/Members')) },
-        { path: 'tokens', element: page(() => import('./pages/Tokens')) },
-        { path: 'webhooks', element: page(() => import('./pages/Webhooks')) },
-        { path: 'notifications', element: page(() => import('./pages/Notifications')) },
-        { path: 'profile', element: page(() => import('./pages/Profile')) },
-        { path: 'pipelines', element: page(() => import('./editor/PipelineListPage')) },
-        { path: 'pipelines/:id', element: page(() => import('./editor/PipelineEditorPage')) },
-        { path: 'runs', element: page(() => import('./runs/RunListPage')) },
-        { path: 'runs/:id', element: page(() => import('./runs/RunDetailPage')) },
-        { path: 'run-history', element: page(() => import('./runs/RunHistoryPage')) },
-        { path: '*', element: <NotFound /> },
-      ],
-    },
-  ],
-  { basename: import.meta.env.BASE_URL.replace(/\/$/, '') },
-);
+const routes: RouteObject[] = [
+  { path: '/login', ...page(() => import('./pages/Login')), errorElement: <ErrorPage /> },
+  {
+    path: '/',
+    element: <Layout />,
+    errorElement: <ErrorPage />,
+    children: [
+      { index: true, element: <Navigate to="/pipelines" replace /> },
+      { path: 'r/:view', ...page(() => import('./generic/ListPage'), (p) => p.view) },
+      { path: 'r/:view/new', ...page(() => import('./generic/EditPage')) },
+      { path: 'r/:view/:id', ...page(() => import('./generic/ShowPage')) },
+      { path: 'r/:view/:id/edit', ...page(() => import('./generic/EditPage')) },
+      { path: 'members', ...page(() => import('./pages/Members')) },
+      { path: 'tokens', ...page(() => import('./pages/Tokens')) },
+      { path: 'webhooks', ...page(() => import('./pages/Webhooks')) },
+      { path: 'notifications', ...page(() => import('./pages/Notifications')) },
+      { path: 'profile', ...page(() => import('./pages/Profile')) },
+      { path: 'pipelines', ...page(() => import('./editor/PipelineListPage'), () => 'pipeline_modelview') },
+      { path: 'pipelines/:id', ...page(() => import('./editor/PipelineEditorPage')) },
+      { path: 'runs', ...page(() => import('./runs/RunListPage')) },
+      { path: 'runs/:id', ...page(() => import('./runs/RunDetailPage')) },
+      { path: 'run-history', ...page(() => import('./runs/RunHistoryPage')) },
+      { path: '*', ...page(() => import('./shell/NotFound')) },
+    ],
+  },
+];
+const basename = import.meta.env.BASE_URL.replace(/\/$/, '');
+
+export const router = createBrowserRouter(routes, { basename });
+
+export function warmStart(qc: QueryClient, where: Location = window.location): void {
+  if (!likelySignedIn()) return;
+  void qc.prefetchQuery(menuQuery);
+  void qc.prefetchQuery(unreadQuery);
+  for (const m of matchRoutes(routes, where.pathname, basename) ?? []) {
+    const h = m.route.handle as RouteHandle | undefined;
+    if (!h) continue;
+    const view = h.listView?.(m.params);
+    if (view) {
+      void qc.prefetchQuery(infoQuery(view));
+      // The first page as the list will ask for it: the URL's filters, page and order, no
+      // column choice (with one, the columns asked for depend on _info: left to the list).
+      if (localStorage.getItem(columnsStorageKey(view)) === null) {
+        const fd = buildFormData(readListState(new URLSearchParams(where.search)), { defaultPageSize: 20 });
+        void qc.prefetchQuery(listQuery(view, fd));
+      }
+    }
+    void h.preload();
+  }
+}

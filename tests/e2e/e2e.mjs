@@ -192,6 +192,43 @@ test('login: Enter submits the form and leads into the app (no bounce back to th
   await page.getByTestId('unread-badge').waitFor({ state: 'attached' });
 });
 
+test('first load: a list page\'s _info and first page are asked once, before the page asks', async () => {
+  // The app asks for the page's data while its code starts (routes.tsx, warmStart), beside the
+  // page's own chunk; the list then finds it cached. Were the two keys to differ, the list would
+  // ask a second time. A new context: an empty cache, a browser that signed in before.
+  const c = await T.newContext(browser);
+  await c.addCookies([
+    { name: 'cube_session', value: admin.token, url: BASE, httpOnly: true, sameSite: 'Lax' },
+    { name: 'myapp_username', value: 'admin', url: BASE, sameSite: 'Lax' },
+  ]);
+  const p = T.setPage(await c.newPage());
+  const asked = [];
+  let chunkDone = -1; // how many of those requests were made when the page's own code arrived
+  p.on('request', (r) => {
+    const u = new URL(r.url());
+    if (u.pathname.startsWith('/api/pipeline_modelview/')) asked.push(`${u.pathname}${u.search}`);
+  });
+  p.on('requestfinished', (r) => {
+    if (/\/assets\/PipelineListPage-[^/]*\.js$/.test(r.url()) && chunkDone < 0) chunkDone = asked.length;
+  });
+  try {
+    await p.goto(`${APP}/pipelines?f=name:ct:e2e&sort=-id&ps=50`);
+    await listReady(p);
+    await p.waitForLoadState('networkidle');
+  } finally {
+    await T.closeContext(c);
+    T.setPage(page);
+  }
+  const info = asked.filter((u) => u.endsWith('/_info'));
+  const lists = asked.filter((u) => u.startsWith('/api/pipeline_modelview/?'));
+  if (info.length !== 1 || lists.length !== 1) throw new Error(`expected one _info and one list request, got:\n  ${asked.join('\n  ')}`);
+  if (chunkDone < 2) throw new Error(`the page's data was asked for after its code arrived (${chunkDone} of ${asked.length} requests before)`);
+  const fd = JSON.parse(new URL(lists[0], BASE).searchParams.get('form_data'));
+  const got = JSON.stringify([fd.filters, fd.page, fd.page_size, fd.order_column, fd.order_direction]);
+  if (got !== JSON.stringify([[{ col: 'name', opr: 'ct', value: 'e2e' }], 0, 50, 'id', 'desc']))
+    throw new Error(`the list asked ${JSON.stringify(fd)}, not the URL's state`);
+});
+
 test('projects: create a project through the form', async () => {
   // By address: this test does not depend on where the sign-in left the page.
   await page.goto(`${APP}/r/project_modelview`);

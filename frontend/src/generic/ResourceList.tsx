@@ -41,7 +41,7 @@ import { CellValue } from './CellValue';
 import { LinkButton } from './LinkButton';
 import { FilterBar } from './FilterBar';
 import { buildFormData, emptyListState, readListState, writeListState, type ListFilter, type ListState } from './listQuery';
-import { useInfo } from './related';
+import { columnsStorageKey, listQuery, useInfo } from './related';
 
 export interface ResourceListProps {
   view: string;
@@ -84,7 +84,7 @@ function useListState(prefix: string, inUrl: boolean): [ListState, (s: ListState
 
 // The column choice of a view, remembered in this browser.
 function useChosenColumns(view: string): [string[] | null, (c: string[] | null) => void] {
-  const key = `cube.columns.${view}`;
+  const key = columnsStorageKey(view);
   const read = () => {
     try {
       const v = JSON.parse(localStorage.getItem(key) ?? 'null') as unknown;
@@ -150,8 +150,7 @@ export default function ResourceList(props: ResourceListProps) {
   const fdKey = JSON.stringify(fd);
 
   const list = useQuery({
-    queryKey: ['list', view, fd],
-    queryFn: ({ signal }) => resource.list(view, fd, signal),
+    ...listQuery(view, fd),
     // Asked at once, beside _info rather than after it: the first page of a list is one
     // round trip sooner.  Once _info says the list is not allowed, it is not asked again.
     enabled: inf ? !!inf.user_permissions.list : true,

@@ -2,7 +2,7 @@
 // *table* ("project", "users"); the rows are listed by a view ("project_modelview", "users"),
 // and the set of views is the OpenAPI document's paths. Also the shared _info query.
 import { useQuery } from '@tanstack/react-query';
-import { request, resource, type ResourceInfo } from '../api';
+import { request, resource, type FormData, type ResourceInfo } from '../api';
 
 // Views whose name does not follow from their table.
 const TABLE_VIEWS: Record<string, string> = {
@@ -46,14 +46,25 @@ export function useRelatedView(table: string | undefined): string | undefined {
 export const infoKey = (view: string) => ['info', view] as const;
 
 // _info depends on who asks (permissions) but not on time: cached for the session.
+export const infoQuery = (view: string) => ({
+  queryKey: infoKey(view),
+  queryFn: () => resource.info(view),
+  staleTime: 10 * 60_000,
+});
+
 export function useInfo(view: string | undefined) {
-  return useQuery<ResourceInfo>({
-    queryKey: infoKey(view ?? ''),
-    queryFn: () => resource.info(view as string),
-    enabled: !!view,
-    staleTime: 10 * 60_000,
-  });
+  return useQuery<ResourceInfo>({ ...infoQuery(view ?? ''), enabled: !!view });
 }
+
+// One page of a list. Keyed ['list', view, form_data]: invalidate ['list', view] after changing
+// rows of the view and every list of it refreshes.
+export const listQuery = (view: string, fd: FormData) => ({
+  queryKey: ['list', view, fd] as const,
+  queryFn: ({ signal }: { signal?: AbortSignal }) => resource.list(view, fd, signal),
+});
+
+// Where a list remembers, in this browser, the columns chosen for a view.
+export const columnsStorageKey = (view: string) => `cube.columns.${view}`;
 
 // One record as GET /api/<view>/<id> returns it (show and edit pages share it).
 export const rowKey = (view: string, id: string | number) => ['row', view, String(id)] as const;

@@ -1,28 +1,21 @@
-import { Button, Result } from 'antd';
-import { Link, isRouteErrorResponse, useRouteError } from 'react-router';
+// Shown when a page throws while rendering or loading. It is in the first load and draws with
+// what the first load already has: it is also what a chunk that failed to load ends in.
+import { lazy, Suspense } from 'react';
+import { Alert } from 'antd';
+import { isRouteErrorResponse, useRouteError } from 'react-router';
 import { useT } from '../i18n';
 
-export function NotFound() {
-  const t = useT();
-  return (
-    <Result
-      status="404"
-      title="404"
-      subTitle={t('shell.notFound')}
-      extra={
-        <Link to="/">
-          <Button type="primary">{t('shell.home')}</Button>
-        </Link>
-      }
-    />
-  );
-}
+const NotFound = lazy(() => import('./NotFound'));
 
-// Shown when a page throws while rendering or loading.
 export function ErrorPage() {
   const t = useT();
   const err = useRouteError();
-  if (isRouteErrorResponse(err) && err.status === 404) return <NotFound />;
+  if (isRouteErrorResponse(err) && err.status === 404)
+    return (
+      <Suspense>
+        <NotFound />
+      </Suspense>
+    );
   const msg = err instanceof Error ? err.message : String(err);
-  return <Result status="error" title={t('shell.error')} subTitle={msg} />;
+  return <Alert type="error" showIcon message={t('shell.error')} description={msg} role="alert" style={{ margin: 24 }} />;
 }

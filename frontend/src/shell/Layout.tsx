@@ -8,15 +8,7 @@ import { Link, Navigate, Outlet, useLocation, useNavigate } from 'react-router';
 import { request, setUnauthorizedHandler } from '../api';
 import { useI18n } from '../i18n';
 import { routeForView } from '../routes';
-import { meKey, useMe } from './session';
-
-interface MenuItem {
-  name: string;
-  title: string;
-  menu_type: string;
-  url?: string;
-  children?: MenuItem[];
-}
+import { likelySignedIn, meKey, menuQuery, unreadQuery, useMe } from './session';
 
 export function Layout() {
   const { t, lang, setLang } = useI18n();
@@ -33,18 +25,8 @@ export function Layout() {
     return () => setUnauthorizedHandler(null);
   }, [nav, qc]);
 
-  const menu = useQuery({
-    queryKey: ['menu'],
-    queryFn: () => request<MenuItem[]>('/myapp/menu'),
-    enabled: !!me.data,
-    staleTime: 300_000,
-  });
-  const unread = useQuery({
-    queryKey: ['unread'],
-    queryFn: () => request<{ unread: number }>('/api/notification_modelview/unread'),
-    enabled: !!me.data,
-    refetchInterval: 15_000,
-  });
+  const menu = useQuery({ ...menuQuery, enabled: !!me.data });
+  const unread = useQuery({ ...unreadQuery, enabled: !!me.data, refetchInterval: 15_000 });
 
   const items = useMemo(
     () =>
@@ -62,8 +44,7 @@ export function Layout() {
   // Someone who signed in before (the server's readable companion cookie of the session) gets
   // the page at once, its chunk and data loading beside the session probe rather than after
   // it; a 401 on the way still sends them to the login page.  Anyone else waits for the probe.
-  const likelySignedIn = document.cookie.split('; ').some((c) => c.startsWith('myapp_username='));
-  if (me.isLoading && !likelySignedIn) return <Spin style={{ display: 'block', margin: '30vh auto' }} />;
+  if (me.isLoading && !likelySignedIn()) return <Spin style={{ display: 'block', margin: '30vh auto' }} />;
   if (!me.isLoading && !me.data) return <Navigate to={`/login?next=${encodeURIComponent(loc.pathname + loc.search)}`} replace />;
 
   // The menu entry whose route is the longest prefix of the current path is the selected one.

@@ -23,9 +23,36 @@ export function fetchMe(): Promise<Me | null> {
   );
 }
 
+// Someone who signed in before in this browser: the session cookie is HttpOnly, but the server
+// sets a readable companion with the user name beside it. Only a hint (the session may have
+// expired): it lets the first screen be asked for beside the session probe, not after it.
+export function likelySignedIn(): boolean {
+  return document.cookie.split('; ').some((c) => c.startsWith('myapp_username='));
+}
+
 export function useMe() {
   return useQuery({ queryKey: meKey, queryFn: fetchMe, staleTime: 60_000 });
 }
+
+// The menu (the server decides what a user sees) and the unread count of the bell.
+export interface MenuItem {
+  name: string;
+  title: string;
+  menu_type: string;
+  url?: string;
+  children?: MenuItem[];
+}
+
+export const menuQuery = {
+  queryKey: ['menu'],
+  queryFn: () => request<MenuItem[]>('/myapp/menu'),
+  staleTime: 300_000,
+};
+
+export const unreadQuery = {
+  queryKey: ['unread'],
+  queryFn: () => request<{ unread: number }>('/api/notification_modelview/unread'),
+};
 
 export function isAdmin(me: Me | null | undefined): boolean {
   return !!me?.roles.some((r) => r.name === 'admin');
