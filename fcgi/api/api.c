@@ -265,6 +265,7 @@ static bool match_resource(struct ctx *cx, struct match *m)
     }
     if (match_custom(cx, m->res, s, l, n, m))
         return true;
+    const char *custom_allow = m->allow; /* a custom route of the path, another method: 405 */
     if (n == 1 && seg_is(s[0], l[0], "_info")) {
         m->op = RO_INFO;
         m->allow = "GET";
@@ -305,7 +306,7 @@ static bool match_resource(struct ctx *cx, struct match *m)
         m->allow = "POST";
         return post;
     }
-    m->allow = NULL;
+    m->allow = custom_allow;
     return false;
 }
 

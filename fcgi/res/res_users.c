@@ -4,6 +4,7 @@
  * Passwords arrive in the "password" field, are hashed with yescrypt before
  * they reach SQL, and are never read back: the column is write-only.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/crud.h"
@@ -64,6 +65,54 @@ static const struct column user_cols[] = {
     {.name = "changed_on", .type = COL_TIME, .flags = COL_RO, .label = "Changed"},
 };
 
+/* GET lookup?username=<exact>: the user of that exact name, for whoever may add members (an
+ * admin, or a creator of some project): the member form of a project creator, who may not list
+ * the users, needs an id for a name it was told.  Answered as a list of none or one (no name is
+ * an error: the form asks while its user types), with id, username and nickname only: a way to
+ * add a known person, not to browse who has an account. */
+static enum err users_lookup(struct ctx *cx, const struct resource *res, int64_t id)
+{
+    const char *name = req_query(cx, "username");
+    struct pg_result *r;
+    json_object *out, *data;
+    enum err e;
+
+    (void)res;
+    (void)id;
+    if (!name || !*name)
+        return resp_error(cx, ERR_BADREQ, "username: required");
+    if (strlen(name) > 64)
+        return resp_error(cx, ERR_BADREQ, "username: at most 64 characters");
+    const char *p[] = {name, crud_i64(cx, cx->user.id), cx->user.admin ? "true" : "false"};
+    e = db_query(cx->db, cx->arena,
+                 "SELECT $3::bool OR EXISTS (SELECT 1 FROM \"project_user\" m WHERE m.\"user_id\" "
+                 "= $2::bigint AND m.\"role\" = 'creator'), u.\"id\", u.\"username\", "
+                 "coalesce(u.\"nickname\", '') FROM (SELECT 1) one LEFT JOIN \"users\" u "
+                 "ON u.\"username\" = $1 AND u.\"active\"",
+                 3, p, &r, NULL);
+    if (e)
+        return resp_error(cx, e, "database unavailable, try again");
+    if (strcmp(db_val(r, 0, 0), "t"))
+        return resp_error(cx, ERR_FORBIDDEN, "only admins and project creators look up users");
+    data = json_object_new_array();
+    if (db_val(r, 0, 1)) {
+        json_object *u = json_object_new_object();
+        json_object_object_add(u, "id", json_object_new_int64(strtoll(db_val(r, 0, 1), NULL, 10)));
+        json_object_object_add(u, "username", json_object_new_string(db_val(r, 0, 2)));
+        json_object_object_add(u, "nickname", json_object_new_string(db_val(r, 0, 3)));
+        json_object_array_add(data, u);
+    }
+    out = json_object_new_object();
+    json_object_object_add(out, "count", json_object_new_int((int)json_object_array_length(data)));
+    json_object_object_add(out, "data", data);
+    resp_ok(cx, out);
+    return ERR_OK;
+}
+
+static const struct res_route users_routes[] = {
+    {"GET", "lookup", users_lookup},
+};
+
 const struct resource res_users = {
     .view = "users",
     .table = "users",
@@ -77,6 +126,8 @@ const struct resource res_users = {
     .order_dir = "desc",
     .page_size = 100,
     .pre_write = res_hash_password_hook,
+    .routes = users_routes,
+    .nroutes = ARRAY_LEN(users_routes),
     .menu = {"admin", "Admin", "Users", "fa-user"},
 };
 

@@ -484,6 +484,33 @@ test('tenancy: the member sees the project, another user sees neither it nor its
   }
 }, { timeout: 120_000 });
 
+test('members: a project creator who is not an admin adds someone by their exact username', async () => {
+  // The member creates a project of their own; they share none with the outsider, and may not
+  // list users: only the exact name finds the outsider.
+  const member = await Api.login(S.member, pw(S.member));
+  const own = await member.post('/api/project_modelview/', { name: `${S.project}-own` });
+  const m = await freshUserPage(S.member);
+  try {
+    await m.p.goto(`${APP}/members?project=${own.id}`);
+    await m.p.getByTestId('members-add').click();
+    const dialog = m.p.getByRole('dialog');
+    const box = dialog.getByRole('combobox', { name: 'User' });
+    await box.click();
+    // Part of the name (not a part of anyone they share a project with): nobody is offered.
+    await box.fill(S.outsider.slice(3));
+    await m.p.locator('.ant-select-dropdown:visible').getByText('Type the exact username').waitFor();
+    await pickOption(m.p, box, S.outsider);
+    await dialog.getByTestId('member-submit').click();
+    await m.p.getByRole('row').filter({ hasText: S.outsider }).first().waitFor();
+  } finally {
+    await T.closeContext(m.c);
+    T.setPage(page);
+  }
+  const l = await member.list('project_user_modelview', { filters: [{ col: 'project', opr: 'rel_o_m', value: own.id }] });
+  if (!l.data.some((r) => r.user?.username === S.outsider && r.role === 'dev'))
+    throw new Error(`the API does not list the outsider as a dev of the project: ${JSON.stringify(l.data)}`);
+});
+
 test('layout: the editor and the run detail at 1920×1080', async () => {
   need(S.runId, 'the run');
   await page.setViewportSize({ width: 1920, height: 1080 });

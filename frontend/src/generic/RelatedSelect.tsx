@@ -60,6 +60,9 @@ export function RelatedSelect(props: RelatedSelectProps) {
   const rinfo = useInfo(view);
   const searchOp = ['ct', 'sw', 'eq'].find((op) => rinfo.data?.filters[display]?.filter.some((o) => o.operator === op));
   const orderable = !!rinfo.data?.order_columns.includes(display);
+  // A view the caller may not list (users, for anyone but an admin) is not asked: the options
+  // are then the values already known (props.known).
+  const listable = !!rinfo.data?.user_permissions.list;
 
   const list = useQuery({
     queryKey: ['list', view, 'related-select', display, q, props.filters ?? []],
@@ -73,7 +76,7 @@ export function RelatedSelect(props: RelatedSelectProps) {
         },
         signal,
       ),
-    enabled: !!view && !props.disabled && !!rinfo.data,
+    enabled: !!view && !props.disabled && listable,
     placeholderData: (prev) => prev,
     staleTime: 30_000,
   });
@@ -91,7 +94,7 @@ export function RelatedSelect(props: RelatedSelectProps) {
     queryKey: ['list', view, 'related-labels', display, missing.map(String).sort()],
     queryFn: ({ signal }) =>
       resource.list(view as string, { filters: [{ col: 'id', opr: 'in', value: missing.map(String) }], page_size: missing.length }, signal),
-    enabled: !!view && missing.length > 0,
+    enabled: !!view && listable && missing.length > 0,
     staleTime: 60_000,
   });
 

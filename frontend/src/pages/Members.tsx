@@ -7,7 +7,7 @@ import { Alert, App, Button, Form, Modal, Select, Space, Typography } from 'antd
 import { UserAddOutlined } from '@ant-design/icons';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useSearchParams } from 'react-router';
-import { ApiError, resource, type ListResult, type Row } from '../api';
+import { ApiError, request, resource, type ListResult, type Row } from '../api';
 import { useT } from '../i18n';
 import { fieldErrorsFrom } from '../generic/fieldSpec';
 import { isRelation, relationLabel } from '../generic/format';
@@ -17,23 +17,46 @@ import ResourceList from '../generic/ResourceList';
 
 const VIEW = 'project_user_modelview';
 
+interface FoundUser {
+  id: number;
+  username: string;
+  nickname: string;
+}
+
 // Who can be picked: an admin searches every user; anyone else picks among the users they
-// already share a project with (the API lists users to admins only).
+// already share a project with (the API lists users to admins only), or types someone's exact
+// username, which the API looks up for project creators (GET /api/users/lookup).
 function UserPicker(props: { value?: number; onChange?: (v: number | undefined) => void; id?: string }) {
   const t = useT();
   const users = useInfo('users');
   const canList = !!users.data?.user_permissions.list;
+  const [typed, setTyped] = useState('');
   const known = useQuery({
     queryKey: ['list', VIEW, 'known-users'],
     queryFn: () => resource.list(VIEW, { page_size: 2000, columns: ['user'] }),
     enabled: users.isSuccess && !canList,
     staleTime: 60_000,
   });
+  // Asked when the typing pauses, not for every prefix on the way to the name.
+  const [name, setName] = useState('');
+  useEffect(() => {
+    const timer = setTimeout(() => setName(typed.trim().toLowerCase()), 250);
+    return () => clearTimeout(timer);
+  }, [typed]);
+  const found = useQuery({
+    queryKey: ['user-lookup', name],
+    queryFn: ({ signal }) =>
+      request<ListResult<FoundUser>>('/api/users/lookup', { query: { username: name }, signal }).then((r) => r.data[0] ?? null),
+    enabled: users.isSuccess && !canList && name.length >= 2,
+    staleTime: 60_000,
+    retry: false,
+  });
   const options = useMemo(() => {
     const m = new Map<number, string>();
     for (const r of known.data?.data ?? []) if (isRelation(r.user)) m.set(Number(r.user.id), relationLabel(r.user));
+    if (found.data) m.set(found.data.id, found.data.username);
     return [...m].map(([value, label]) => ({ value, label })).sort((a, b) => a.label.localeCompare(b.label));
-  }, [known.data]);
+  }, [known.data, found.data]);
 
   if (users.isLoading) return <Select id={props.id} loading disabled style={{ width: '100%' }} />;
   if (canList)
@@ -57,7 +80,8 @@ function UserPicker(props: { value?: number; onChange?: (v: number | undefined) 
       options={options}
       value={props.value}
       onChange={(v: number | undefined) => props.onChange?.(v)}
-      loading={known.isLoading}
+      onSearch={setTyped}
+      loading={known.isLoading || found.isFetching}
       allowClear
       placeholder={t('generic.members.userPlaceholder')}
       notFoundContent={<Typography.Text type="secondary">{t('generic.members.userUnknown')}</Typography.Text>}
