@@ -181,13 +181,16 @@ done
 
 # --- sanitizer reports -----------------------------------------------------------------------
 # Leak reports appear when processes exit, so stop the stack (cube-api drains) before looking.
+# A worker that died of a signal other than the SIGKILL some tests send is a crash too (an
+# assertion, a double free), even when the sanitizers said nothing and the answer was sent.
 
 if ((stack_up)); then
     stop_stack
     api_log=$CUBE_VAR/log/cube-api.log
-    if grep -qE 'ERROR: LeakSanitizer|runtime error:|AddressSanitizer' "$api_log" 2>/dev/null; then
-        echo "FAIL sanitizer reports in $(realpath --relative-to="$ROOT" "$api_log"):"
-        grep -E -A 12 'ERROR: LeakSanitizer|runtime error:|AddressSanitizer' "$api_log" |
+    crash='ERROR: LeakSanitizer|runtime error:|AddressSanitizer|Assertion .* failed|worker [0-9]+ died \(status ([0-8]|1[0-9]|[2-9][0-9])\)'
+    if grep -qE "$crash" "$api_log" 2>/dev/null; then
+        echo "FAIL sanitizer reports or crashed workers in $(realpath --relative-to="$ROOT" "$api_log"):"
+        grep -E -A 12 "$crash" "$api_log" |
             head -n 80 | sed 's/^/    /'
         suite sanitizers 0 1
     else

@@ -10,6 +10,7 @@
 
 #include "core/cfg.h"
 #include "core/engine.h"
+#include "core/js.h"
 #include "core/k8s.h"
 #include "core/slurm.h"
 #include "core/common.h"
@@ -181,7 +182,6 @@ enum err engine_check(struct engine *g, struct arena *a, json_object **report)
     json_object *o;
     long cores, pages, page;
 
-    (void)a;
     switch (g->kind) {
     case ENGINE_SLURM:
         return slurm_check(g->u.slurm, a, report);
@@ -193,7 +193,7 @@ enum err engine_check(struct engine *g, struct arena *a, json_object **report)
     cores = sysconf(_SC_NPROCESSORS_ONLN);
     pages = sysconf(_SC_PHYS_PAGES);
     page = sysconf(_SC_PAGESIZE);
-    o = json_object_new_object();
+    o = js_own(a, json_object_new_object()); /* in a, as the remote engines' reports */
     json_object_object_add(o, "engine", json_object_new_string("local"));
     json_object_object_add(o, "reachable", json_object_new_boolean(1));
     json_object_object_add(o, "cpus", json_object_new_int64(cores > 0 ? cores : 0));

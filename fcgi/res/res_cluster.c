@@ -12,6 +12,7 @@
 #include "api/crud.h"
 #include "core/cfg.h"
 #include "core/cluster.h"
+#include "core/js.h"
 #include "core/secretbox.h"
 #include "res/res.h"
 #include "core/common.h"
@@ -68,13 +69,15 @@ static enum err cluster_check(struct ctx *cx, const struct resource *res, int64_
         why = arena_strdup(cx->arena, *engine_last_error(g) ? engine_last_error(g) : err_name(e));
     engine_close(g);
     if (e) {
-        report = json_object_new_object();
+        report = js_own(cx->arena, json_object_new_object());
         json_object_object_add(report, "reachable", json_object_new_boolean(0));
         json_object_object_add(report, "error", json_object_new_string(why));
     } else if (!json_object_object_get_ex(report, "reachable", NULL)) {
         json_object_object_add(report, "reachable", json_object_new_boolean(1));
     }
-    resp_ok(cx, report);
+    /* The report is the arena's (engine_check's contract); the response takes a reference of
+     * its own.  Handing over the arena's one freed it twice: a crashed worker. */
+    resp_ok(cx, json_object_get(report));
     return ERR_OK;
 }
 
