@@ -147,6 +147,7 @@ bench: deps
 	@bash tests/bench/api_bench.sh
 	@bash tests/bench/sched_bench.sh
 	@bash tests/bench/frontend_bench.sh
+	@bash tests/bench/slurm_bench.sh
 
 lint:
 	@bash deploy/lint.sh

@@ -49,6 +49,7 @@ enum {
 #define AT_CANCEL "cancel"
 #define AT_LOCK ".lock"
 #define AT_RANKS "ranks"
+#define AT_POSTED "posted"
 
 struct slurm {
     char *endpoint; /* without a trailing slash */
@@ -695,9 +696,11 @@ static const char *script(struct arena *a, const struct exec_spec *spec, const c
 
     buf_init(&b, a, SCRIPT_MAX);
     buf_addf(&b, "#!/bin/bash\n# Cube attempt %s (written by the Slurm executor)\n", spec->name);
-    /* Like the local engine: HOME, when the spec gives none, is the job user's home. */
-    buf_adds(&b, "if [ -z \"${HOME:-}\" ]; then HOME=$(getent passwd \"$(id -u)\" | cut -d: -f6); "
-                 "export HOME=\"${HOME:-/}\"; fi\n");
+    /* Like the local engine: HOME, when the spec gives none, is the job user's home.  bash's
+     * own lookup (~ with HOME unset) rather than getent | cut: its subshell and three
+     * processes cost every job 50 ms of its start on a busy node (tests/bench/slurm_bench.sh). */
+    buf_adds(&b, "if [ -z \"${HOME:-}\" ]; then unset HOME; HOME=~; "
+                 "case $HOME in '~'*) HOME=/ ;; esac; export HOME=\"${HOME:-/}\"; fi\n");
     if (n > 1) {
         /* The batch step runs on the first node of the allocation: rank 0's host.  Its
          * address is the NodeAddr slurm uses to reach it (node names need not resolve). */
@@ -1186,16 +1189,20 @@ static void give_to_user(const char *user, const char *path)
         log_warn("slurm: chown %s to %s: %s", path, user, strerror(errno));
 }
 
-/* The attempt directory with work/ (and a relative workdir) and an empty log. */
+/* The attempt directory with work/ (and a relative workdir) and an empty log; *fresh: this
+ * call created the directory (it was not there before). */
 static enum err make_attempt_dir(struct slurm *s, const struct slurm_paths *p,
-                                 const char *workdir_rel, int replicas)
+                                 const char *workdir_rel, int replicas, bool *fresh)
 {
     struct arena a = ARENA_INIT;
     const char *work = path_join(&a, p->dir, AT_WORK);
     enum err e = ERR_INTERNAL;
     int fd;
 
-    if (mkdir(p->dir, 0755) < 0 && errno != EEXIST) {
+    *fresh = false;
+    if (mkdir(p->dir, 0755) == 0) {
+        *fresh = true;
+    } else if (errno != EEXIST) {
         set_err(s, "cannot create %s: %s", p->dir, strerror(errno));
         goto out;
     }
@@ -1232,6 +1239,41 @@ out:
     return e;
 }
 
+static bool sync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    bool ok;
+
+    if (fd < 0)
+        return false;
+    ok = fsync(fd) == 0;
+    close(fd);
+    return ok;
+}
+
+/*
+ * The marker "posted": from now on a POST /job/submit of this attempt may have reached
+ * slurmrestd.  It is made durable before the POST (the file, its entry, and the attempt
+ * directory's entry in shared_dir), so that a later submit that creates the attempt directory
+ * itself and finds no marker knows that no submit got as far, even after a crash of this
+ * host.  False when it cannot be made durable: the caller then looks the job up anyway.
+ */
+static bool mark_posted(const struct slurm *s, const struct slurm_paths *p)
+{
+    char path[4096];
+    int fd, n = snprintf(path, sizeof(path), "%s/" AT_POSTED, p->dir);
+    bool ok;
+
+    if (n < 0 || (size_t)n >= sizeof(path))
+        return false;
+    fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0)
+        return false;
+    ok = fsync(fd) == 0;
+    close(fd);
+    return ok && sync_dir(p->dir) && sync_dir(s->shared_dir);
+}
+
 enum err slurm_submit(struct slurm *s, const struct exec_spec *spec)
 {
     struct arena a = ARENA_INIT;
@@ -1242,6 +1284,7 @@ enum err slurm_submit(struct slurm *s, const struct exec_spec *spec)
     int64_t id = 0;
     long status = 0;
     int lock = -1, no = 0;
+    bool fresh = false, lookup;
     enum err e;
 
     s->errmsg[0] = '\0';
@@ -1251,7 +1294,7 @@ enum err slurm_submit(struct slurm *s, const struct exec_spec *spec)
         e = ERR_BADREQ;
         goto out;
     }
-    e = make_attempt_dir(s, &p, spec->workdir, spec->replicas);
+    e = make_attempt_dir(s, &p, spec->workdir, spec->replicas, &fresh);
     if (e != ERR_OK)
         goto out;
     lock = lock_attempt(p.dir);
@@ -1273,19 +1316,36 @@ enum err slurm_submit(struct slurm *s, const struct exec_spec *spec)
         e = write_exit(p.dir, &st, 0);
         goto out;
     }
-    e = find_job(s, &a, &p, spec->name, &job, &id);
-    if (e != ERR_OK)
-        goto out;
-    if (job) {
-        if (read_jobid(&a, p.dir) != id)
-            e = write_jobid(&a, p.dir, id);
-        log_info("slurm: %s adopted as job %" PRId64, spec->name, id);
-        goto out;
+    /*
+     * The job by its recorded id or its name.  The lookup by name is GET /jobs: every job
+     * slurmctld remembers (MinJobAge), about 4 KB each, which slurmrestd takes 0.3-0.5 s to
+     * write for 500 jobs; on every submit it capped a pipeline at 2.5 tasks/s and added its
+     * time to each task's start (tests/bench/slurm_bench.sh).  It is needed only when an
+     * earlier submit of this name may have posted the job: the attempt directory was there
+     * before this call, or a submitter that held the lock before us left its marker.
+     */
+    lookup = !fresh || exists(path_join(&a, p.dir, AT_POSTED));
+    if (!mark_posted(s, &p)) {
+        log_warn("slurm: %s: cannot record the submit durably in %s: %s", spec->name, p.dir,
+                 strerror(errno));
+        lookup = true;
     }
-    if (id > 0) {
-        /* Submitted before, and slurmctld has forgotten it: never run an attempt twice. */
-        log_warn("slurm: %s: job %" PRId64 " has vanished; not submitting again", spec->name, id);
-        goto out;
+    if (lookup) {
+        e = find_job(s, &a, &p, spec->name, &job, &id);
+        if (e != ERR_OK)
+            goto out;
+        if (job) {
+            if (read_jobid(&a, p.dir) != id)
+                e = write_jobid(&a, p.dir, id);
+            log_info("slurm: %s adopted as job %" PRId64, spec->name, id);
+            goto out;
+        }
+        if (id > 0) {
+            /* Submitted before, and slurmctld has forgotten it: never run an attempt twice. */
+            log_warn("slurm: %s: job %" PRId64 " has vanished; not submitting again", spec->name,
+                     id);
+            goto out;
+        }
     }
 
     e = http(s, &a, "POST", "/job/submit", req, &status, &ans);
@@ -1541,7 +1601,8 @@ enum err slurm_remove(struct slurm *s, const char *name, bool keep_log)
     struct arena a = ARENA_INIT;
     struct slurm_paths p;
     struct exec_status st;
-    static const char *const keep_not[] = {AT_JOBID, AT_CANCEL, AT_LOCK, AT_WORK, AT_RANKS};
+    static const char *const keep_not[] = {AT_JOBID, AT_CANCEL, AT_LOCK,
+                                           AT_WORK,  AT_RANKS,  AT_POSTED};
     int rc = 0;
     enum err e;
 
