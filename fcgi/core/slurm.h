@@ -15,6 +15,11 @@
  *           that saw it final: after MinJobAge slurmctld forgets the job, and
  *           this record keeps answering
  *   cancel  marker left by slurm_cancel; a submit that finds it submits nothing
+ *   posted  marker that a POST /job/submit of the attempt may have reached
+ *           slurmrestd: written and fsynced (with the directory entries) before
+ *           every POST.  A submit that created the directory itself and finds no
+ *           marker posts without the lookup by name (GET /jobs lists every job
+ *           slurmctld remembers: slow); any other submit looks the job up first
  *   ranks/  (replicas > 1) where the first rank to fail leaves its exit code
  *   .lock   flock(2)ed by submit and cancel, so two submitters on one host (or
  *           on a shared file system that supports locks) cannot both submit

@@ -3,7 +3,9 @@
  * built from an exec_spec (fields, rounding, the batch script, which is run here by bash
  * with a fake srun and scontrol), the mapping of job records to exec_status, raw wait(2)
  * status decoding, the classification of slurmrestd's answers, token minting and
- * slurm_open's checks.  No cluster: tests/engines/test_slurm.sh drives a real one.
+ * slurm_open's checks; and which requests slurm_submit makes, against a fake slurmrestd on
+ * 127.0.0.1 (a thread here) that counts them.  No cluster: tests/engines/test_slurm.sh
+ * drives a real one.
  *
  * The job records and error answers below were recorded from slurmrestd 22.05.8
  * (openapi/v0.0.38) on the cluster deploy/slurm.sh starts, trimmed to the fields the
@@ -17,12 +19,18 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <jwt.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -809,6 +817,458 @@ static void t_open_checks(void **state)
     slurm_close(s);
 }
 
+/* ---- slurm_submit against a fake slurmrestd ------------------------------------------------- */
+
+/*
+ * A fake slurmrestd on 127.0.0.1, a thread of this process: it keeps the jobs POSTed to it,
+ * lists them in GET /jobs, answers GET /job/{id} (error 2017 for an id it does not know, as
+ * 22.05 does) and counts what it is asked.  Every answer closes its connection, so curl never
+ * sends a request again on a reused one (that would hide or fake a second POST).
+ */
+enum { FAKE_JOBS = 8, FAKE_REQ_MAX = 65536 };
+
+struct fake_job {
+    int64_t id;
+    char name[64], out[256];
+};
+
+/* What the fake was asked: GET /jobs, GET /job/{id}, POST /job/submit, anything else. */
+struct fake_seen {
+    int lists, by_id, posts, others;
+    int unmarked; /* POSTs that arrived while the attempt directory held no "posted" */
+    size_t njobs;
+    int64_t last_id;
+};
+
+struct fake {
+    char dir[64]; /* the shared directory */
+    struct slurm *s;
+    int lfd;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    /* Under mu. */
+    bool stop;
+    bool drop_submit; /* POST /job/submit creates the job, then its answer is lost */
+    struct fake_seen seen;
+    struct fake_job jobs[FAKE_JOBS];
+    int64_t next_id;
+};
+
+/*
+ * A submitter that crashed after leaving its marker, in a directory this call creates: only a
+ * second submitter could do that, between our mkdir and our lock.  The executable's mkdir
+ * stands in for libc's (slurm.o, linked into this program, calls it): when it creates
+ * plant_dir, "posted" appears in it before the caller goes on.
+ */
+static char plant_dir[128];
+static bool planted;
+
+int mkdir(const char *path, mode_t mode)
+{
+    int rc = mkdirat(AT_FDCWD, path, mode);
+
+    if (rc == 0 && plant_dir[0] && !strcmp(path, plant_dir)) {
+        char marker[192];
+        int fd;
+
+        snprintf(marker, sizeof(marker), "%s/posted", path);
+        fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (fd >= 0) {
+            close(fd);
+            planted = true;
+        }
+    }
+    return rc;
+}
+
+static json_object *fake_record(const struct fake_job *j)
+{
+    json_object *o = json_object_new_object();
+
+    json_object_object_add(o, "job_id", json_object_new_int64(j->id));
+    json_object_object_add(o, "name", json_object_new_string(j->name));
+    json_object_object_add(o, "job_state", json_object_new_string("RUNNING"));
+    json_object_object_add(o, "state_reason", json_object_new_string("None"));
+    json_object_object_add(o, "standard_output", json_object_new_string(j->out));
+    json_object_object_add(o, "exit_code", json_object_new_int64(0));
+    json_object_object_add(o, "start_time", json_object_new_int64(100));
+    return o;
+}
+
+static json_object *fake_answer(struct arena *a, json_object *jobs)
+{
+    json_object *o = js_own(a, json_object_new_object());
+
+    json_object_object_add(o, "errors", json_object_new_array());
+    json_object_object_add(o, "jobs", jobs);
+    return o;
+}
+
+/* One request, whole (head and Content-Length body); *body points into req. */
+static bool fake_read(int fd, char *req, size_t cap, const char **body)
+{
+    size_t n = 0, head = 0, clen = 0;
+
+    for (;;) {
+        ssize_t k;
+
+        if (head && n >= head + clen)
+            break;
+        if (n + 1 >= cap)
+            return false;
+        k = recv(fd, req + n, cap - 1 - n, 0);
+        if (k <= 0)
+            return false;
+        n += (size_t)k;
+        req[n] = '\0';
+        if (!head) {
+            const char *end = strstr(req, "\r\n\r\n"), *cl;
+            if (!end)
+                continue;
+            head = (size_t)(end - req) + 4;
+            cl = strcasestr(req, "\r\nContent-Length:");
+            if (cl && cl < end)
+                clen = (size_t)strtoul(cl + 17, NULL, 10);
+        }
+    }
+    req[head + clen] = '\0';
+    *body = req + head;
+    return true;
+}
+
+/* The answer to one request (NULL: close without answering), under f->mu.  No cmocka
+ * assertions here: they would jump out of this thread into the test's; what the fake does not
+ * understand is counted in others, which the tests check. */
+static json_object *fake_route(struct fake *f, struct arena *a, const char *req, const char *body,
+                               int *status)
+{
+    static const char list[] = "GET " SLURM_API "/jobs ", get_one[] = "GET " SLURM_API "/job/",
+                      submit[] = "POST " SLURM_API "/job/submit ",
+                      gone[] = "{\"errors\":[{\"description\":\"Unable to find JobId\","
+                               "\"error_number\":2017,\"error\":\"Invalid job id specified\","
+                               "\"source\":\"slurm_load_job\"}],\"jobs\":[]}";
+    const char *jerr = NULL;
+    json_object *o, *arr;
+
+    *status = 200;
+    if (!strncmp(req, list, strlen(list))) {
+        f->seen.lists++;
+        arr = json_object_new_array();
+        for (size_t i = 0; i < f->seen.njobs; i++)
+            json_object_array_add(arr, fake_record(&f->jobs[i]));
+        return fake_answer(a, arr);
+    }
+    if (!strncmp(req, get_one, strlen(get_one))) {
+        int64_t id = strtoll(req + strlen(get_one), NULL, 10);
+
+        f->seen.by_id++;
+        for (size_t i = 0; i < f->seen.njobs; i++) {
+            if (f->jobs[i].id == id) {
+                arr = json_object_new_array();
+                json_object_array_add(arr, fake_record(&f->jobs[i]));
+                return fake_answer(a, arr);
+            }
+        }
+        /* As slurmrestd 22.05 answers for a purged job (t_answers). */
+        *status = 500;
+        return js_parse(a, gone, strlen(gone), &jerr);
+    }
+    if (!strncmp(req, submit, strlen(submit))) {
+        json_object *job = js_get(js_parse(a, body, strlen(body), &jerr), "job");
+        const char *name = js_get_str(job, "name"), *out = js_get_str(job, "standard_output");
+        char marker[192];
+        struct fake_job *j;
+
+        if (name && out && f->seen.njobs < FAKE_JOBS) {
+            f->seen.posts++;
+            snprintf(marker, sizeof(marker), "%s/%s/posted", f->dir, name);
+            if (access(marker, F_OK) < 0)
+                f->seen.unmarked++;
+            j = &f->jobs[f->seen.njobs++];
+            j->id = f->next_id++;
+            snprintf(j->name, sizeof(j->name), "%s", name);
+            snprintf(j->out, sizeof(j->out), "%s", out);
+            f->seen.last_id = j->id;
+            if (f->drop_submit)
+                return NULL;
+            o = js_own(a, json_object_new_object());
+            json_object_object_add(o, "errors", json_object_new_array());
+            json_object_object_add(o, "job_id", json_object_new_int64(j->id));
+            json_object_object_add(o, "step_id", json_object_new_string("BATCH"));
+            json_object_object_add(o, "job_submit_user_msg", json_object_new_string(""));
+            return o;
+        }
+    }
+    f->seen.others++;
+    *status = 400;
+    return fake_answer(a, json_object_new_array());
+}
+
+static void send_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
+        if (k <= 0)
+            return;
+        p += k;
+        n -= (size_t)k;
+    }
+}
+
+static void fake_serve(struct fake *f, int fd)
+{
+    struct arena a = ARENA_INIT;
+    char *req = xmalloc(FAKE_REQ_MAX), head[256];
+    const char *body = NULL, *text;
+    json_object *ans;
+    int status = 0, n;
+
+    if (!fake_read(fd, req, FAKE_REQ_MAX, &body))
+        goto out;
+    pthread_mutex_lock(&f->mu);
+    ans = fake_route(f, &a, req, body, &status);
+    pthread_mutex_unlock(&f->mu);
+    if (!ans)
+        goto out;
+    text = js_str(ans);
+    n = snprintf(head, sizeof(head),
+                 "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+                 "Connection: close\r\n\r\n",
+                 status, status == 200 ? "OK" : "Error", strlen(text));
+    send_all(fd, head, (size_t)n);
+    send_all(fd, text, strlen(text));
+out:
+    free(req);
+    arena_free(&a);
+}
+
+static void *fake_main(void *arg)
+{
+    struct fake *f = arg;
+
+    for (;;) {
+        struct pollfd p = {f->lfd, POLLIN, 0};
+        bool stop;
+        int fd;
+
+        pthread_mutex_lock(&f->mu);
+        stop = f->stop;
+        pthread_mutex_unlock(&f->mu);
+        if (stop)
+            break;
+        if (poll(&p, 1, 20) != 1)
+            continue;
+        fd = accept(f->lfd, NULL, NULL);
+        if (fd < 0)
+            continue;
+        fake_serve(f, fd);
+        close(fd);
+    }
+    return NULL;
+}
+
+static int submit_setup(void **state)
+{
+    static const char key[] = "0123456789abcdef0123456789abcdef";
+    struct fake *f = xcalloc(1, sizeof(*f));
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t salen = sizeof(sa);
+    struct engine_conf c;
+    char endpoint[64], err[128] = "";
+
+    snprintf(f->dir, sizeof(f->dir), "/tmp/cube-test-slurm-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    f->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(f->lfd >= 0);
+    assert_int_equal(bind(f->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(f->lfd, 8), 0);
+    assert_int_equal(getsockname(f->lfd, (struct sockaddr *)&sa, &salen), 0);
+    snprintf(endpoint, sizeof(endpoint), "http://127.0.0.1:%d", ntohs(sa.sin_port));
+    memset(&c, 0, sizeof(c));
+    c.endpoint = endpoint;
+    c.key = key;
+    c.key_len = 32;
+    c.shared_dir = f->dir;
+    c.timeout_ms = 5000;
+    f->s = slurm_open(&c, err, sizeof(err));
+    if (!f->s)
+        fail_msg("slurm_open: %s", err);
+    f->next_id = 1001;
+    assert_int_equal(pthread_mutex_init(&f->mu, NULL), 0);
+    assert_int_equal(pthread_create(&f->thread, NULL, fake_main, f), 0);
+    plant_dir[0] = '\0';
+    planted = false;
+    *state = f;
+    return 0;
+}
+
+static int submit_teardown(void **state)
+{
+    struct fake *f = *state;
+
+    pthread_mutex_lock(&f->mu);
+    f->stop = true;
+    pthread_mutex_unlock(&f->mu);
+    pthread_join(f->thread, NULL);
+    pthread_mutex_destroy(&f->mu);
+    close(f->lfd);
+    slurm_close(f->s);
+    rm_rf(f->dir);
+    plant_dir[0] = '\0';
+    free(f);
+    return 0;
+}
+
+static struct fake_seen fake_seen(struct fake *f)
+{
+    struct fake_seen n;
+
+    pthread_mutex_lock(&f->mu);
+    n = f->seen;
+    pthread_mutex_unlock(&f->mu);
+    return n;
+}
+
+static void fake_set_drop(struct fake *f, bool drop)
+{
+    pthread_mutex_lock(&f->mu);
+    f->drop_submit = drop;
+    pthread_mutex_unlock(&f->mu);
+}
+
+/* <shared>/<name>/<file> exists. */
+static bool attempt_has(const struct fake *f, const char *name, const char *file)
+{
+    char path[256];
+
+    snprintf(path, sizeof(path), "%s/%s/%s", f->dir, name, file);
+    return access(path, F_OK) == 0;
+}
+
+/* The job id recorded in <shared>/<name>/jobid; 0 when there is none. */
+static int64_t recorded_jobid(struct fake *f, const char *name)
+{
+    struct arena a = ARENA_INIT;
+    char path[256];
+    int64_t id;
+
+    snprintf(path, sizeof(path), "%s/%s/jobid", f->dir, name);
+    if (access(path, F_OK) < 0)
+        return 0;
+    id = strtoll(read_file(&a, path), NULL, 10);
+    arena_free(&a);
+    return id;
+}
+
+static void t_submit_fresh_skips_listing(void **state)
+{
+    struct fake *f = *state;
+    static const char *const argv[] = {"true"};
+    struct exec_spec spec;
+    struct fake_seen n;
+
+    spec_init(&spec, "fresh-a1", argv, 1);
+    assert_int_equal(slurm_submit(f->s, &spec), ERR_OK);
+    n = fake_seen(f);
+    /* Nothing of this attempt can exist yet: one POST and no lookup of any kind. */
+    assert_int_equal(n.posts, 1);
+    assert_int_equal(n.lists, 0);
+    assert_int_equal(n.by_id, 0);
+    assert_int_equal(n.others, 0);
+    /* The marker was on disk when the POST arrived, and stays. */
+    assert_int_equal(n.unmarked, 0);
+    assert_true(attempt_has(f, "fresh-a1", "posted"));
+    assert_int_equal(n.njobs, 1);
+    assert_int_equal(recorded_jobid(f, "fresh-a1"), n.last_id);
+}
+
+static void t_submit_again_adopts_by_name(void **state)
+{
+    struct fake *f = *state;
+    static const char *const argv[] = {"true"};
+    struct exec_spec spec;
+    struct fake_seen n;
+    int64_t id;
+
+    spec_init(&spec, "again-a1", argv, 1);
+    /* The job is created but the answer with its id is lost: no jobid is recorded, and only
+     * its name can find it. */
+    fake_set_drop(f, true);
+    assert_int_equal(slurm_submit(f->s, &spec), ERR_UNAVAILABLE);
+    n = fake_seen(f);
+    assert_int_equal(n.posts, 1);
+    assert_int_equal(n.lists, 0);
+    assert_int_equal(n.njobs, 1);
+    id = n.last_id;
+    assert_int_equal(recorded_jobid(f, "again-a1"), 0);
+    assert_true(attempt_has(f, "again-a1", "posted"));
+
+    /* Submitted again (the directory exists): GET /jobs finds it by name, no second POST. */
+    fake_set_drop(f, false);
+    assert_int_equal(slurm_submit(f->s, &spec), ERR_OK);
+    n = fake_seen(f);
+    assert_int_equal(n.lists, 1);
+    assert_int_equal(n.posts, 1);
+    assert_int_equal(n.njobs, 1);
+    assert_int_equal(n.others, 0);
+    assert_int_equal(recorded_jobid(f, "again-a1"), id);
+
+    /* And once more, with the id recorded now: still the same job, still one POST. */
+    assert_int_equal(slurm_submit(f->s, &spec), ERR_OK);
+    n = fake_seen(f);
+    assert_int_equal(n.posts, 1);
+    assert_int_equal(n.lists + n.by_id, 2);
+    assert_int_equal(recorded_jobid(f, "again-a1"), id);
+}
+
+static void t_submit_vanished_not_again(void **state)
+{
+    struct fake *f = *state;
+    static const char *const argv[] = {"true"};
+    struct exec_spec spec;
+    struct fake_seen n;
+    char path[256];
+
+    /* An earlier submit recorded job 4242; slurmctld has forgotten it since (2017). */
+    snprintf(path, sizeof(path), "%s/gone-a1", f->dir);
+    assert_int_equal(mkdir(path, 0755), 0);
+    snprintf(path, sizeof(path), "%s/gone-a1/jobid", f->dir);
+    write_file(path, "4242\n", 0644);
+    spec_init(&spec, "gone-a1", argv, 1);
+    assert_int_equal(slurm_submit(f->s, &spec), ERR_OK);
+    n = fake_seen(f);
+    assert_int_equal(n.by_id, 1); /* it asked about 4242 */
+    assert_int_equal(n.posts, 0);
+    assert_int_equal(n.njobs, 0);
+    assert_int_equal(recorded_jobid(f, "gone-a1"), 4242);
+}
+
+static void t_submit_fresh_with_marker_looks_up(void **state)
+{
+    struct fake *f = *state;
+    static const char *const argv[] = {"true"};
+    struct exec_spec spec;
+    struct fake_seen n;
+
+    /* The other submitter's job, which slurm has: ours by name and log path (slurm.h). */
+    pthread_mutex_lock(&f->mu);
+    f->jobs[0].id = 555;
+    snprintf(f->jobs[0].name, sizeof(f->jobs[0].name), "crash-a1");
+    snprintf(f->jobs[0].out, sizeof(f->jobs[0].out), "%s/crash-a1/log", f->dir);
+    f->seen.njobs = 1;
+    pthread_mutex_unlock(&f->mu);
+    snprintf(plant_dir, sizeof(plant_dir), "%s/crash-a1", f->dir);
+
+    spec_init(&spec, "crash-a1", argv, 1);
+    assert_int_equal(slurm_submit(f->s, &spec), ERR_OK);
+    assert_true(planted); /* this call created the directory, and found the marker in it */
+    n = fake_seen(f);
+    assert_int_equal(n.lists, 1);
+    assert_int_equal(n.posts, 0);
+    assert_int_equal(n.njobs, 1);
+    assert_int_equal(recorded_jobid(f, "crash-a1"), 555);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -827,6 +1287,13 @@ int main(void)
         cmocka_unit_test(t_answers),
         cmocka_unit_test(t_token_claims),
         cmocka_unit_test(t_open_checks),
+        cmocka_unit_test_setup_teardown(t_submit_fresh_skips_listing, submit_setup,
+                                        submit_teardown),
+        cmocka_unit_test_setup_teardown(t_submit_again_adopts_by_name, submit_setup,
+                                        submit_teardown),
+        cmocka_unit_test_setup_teardown(t_submit_vanished_not_again, submit_setup, submit_teardown),
+        cmocka_unit_test_setup_teardown(t_submit_fresh_with_marker_looks_up, submit_setup,
+                                        submit_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
