@@ -4,10 +4,12 @@
  * and its audit-log row are data-modifying CTEs of a single INSERT / UPDATE /
  * DELETE, so they commit or fail together without an explicit transaction.
  *
- * List counts are cached in Redis under a key that includes a global write
- * generation ("cube:gen", bumped after every successful write), so a count is
- * never stale after a write that this stack made; with Redis down, counts are
- * computed every time.
+ * List counts are cached in each worker under the query and the database
+ * snapshot they were taken in (see "list counts" below): exact, and nothing to
+ * do on writes.
+ *
+ * Rows come back as plain columns (sql_row_select) and are written out as JSON
+ * here (sql_json_value), the same text json_build_object() gave.
  */
 #include <ctype.h>
 #include <inttypes.h>
@@ -26,8 +28,9 @@
 #include "core/sha256.h"
 #include "core/common.h"
 
-#define GEN_KEY "cube:gen"
 #define AUTH_GEN_KEY "cube:authgen"
+
+enum { MAX_KEYS = 65 }; /* of a row: "id" and at most struct query's 64 columns */
 
 bool crud_scoped(const struct ctx *cx, const struct resource *res)
 {
@@ -69,13 +72,13 @@ static void add_scope(struct ctx *cx, const struct resource *res, const char *sc
 void crud_changed(struct ctx *cx, const struct resource *res)
 {
     int64_t n;
-    if (kv_incr(cx->kv, GEN_KEY, &n))
-        log_warn("count cache generation not bumped (redis unavailable)");
-    if (res->flags & RES_AUTH_DATA) {
-        metrics_auth_gen_bump();
-        if (kv_incr(cx->kv, AUTH_GEN_KEY, &n))
-            log_warn("auth cache generation not bumped in redis (unavailable)");
-    }
+
+    /* Cached list counts need nothing: the write changed the snapshot they are keyed by. */
+    if (!(res->flags & RES_AUTH_DATA))
+        return;
+    metrics_auth_gen_bump();
+    if (kv_incr(cx->kv, AUTH_GEN_KEY, &n))
+        log_warn("auth cache generation not bumped in redis (unavailable)");
 }
 
 /* Maps a database column named in an error back to the API's field name. */
@@ -180,25 +183,86 @@ static enum err read_form_data(struct ctx *cx, json_object **out)
     return ERR_OK;
 }
 
-static const char *count_key(struct ctx *cx, const char *sql, const struct params *p)
+/* ---- list counts ------------------------------------------------------------------------
+ *
+ * A list page carries the number of rows its filters match.  Counting is indexed (trigram
+ * indexes serve the text filters) but still visits every match, so a worker keeps the counts
+ * it computed, each under its query (the FROM/WHERE and its parameters) and the snapshot it was
+ * taken in: pg_current_snapshot(), which writing transactions had finished and which were still
+ * running.  Two statements with the same snapshot see the same rows, so a count found under the
+ * snapshot a page was read in is that page's exact count.  Any write anywhere (through this
+ * API, a daemon, another replica, psql) changes the snapshot when it starts and when it ends,
+ * and the next page counts again; reads and an idle system leave it alone.  A count is kept at
+ * most CUBE_COUNT_CACHE_TTL seconds (0: every page counts, in its own statement).
+ *
+ * This replaced counts in Redis under a global generation that every write through the API
+ * bumped: a Redis round trip on every list and on every write (some 5% of either's CPU time),
+ * and a window between a commit and its bump.  The price of the snapshot: a write to any table,
+ * not only to the listed one, makes the next page count again (as every API write did before). */
+
+enum { COUNT_SLOTS = 128 };
+
+struct count_slot {
+    unsigned char key[32]; /* sha256 of the query, its parameters and the snapshot */
+    int64_t expires_us;    /* 0: empty */
+    char count[24];
+};
+
+static struct count_slot count_cache[COUNT_SLOTS];
+
+static void count_digest(const char *from, const struct params *p, int nparams,
+                         const char *snapshot, unsigned char out[32])
 {
     struct sha256 s;
-    unsigned char d[32];
-    char hex[17];
 
     sha256_init(&s);
-    sha256_update(&s, sql, strlen(sql));
-    for (int i = 0; i < p->n; i++) {
+    sha256_update(&s, from, strlen(from));
+    for (int i = 0; i < nparams; i++) {
         sha256_update(&s, "\x1f", 1);
         if (p->v[i])
             sha256_update(&s, p->v[i], strlen(p->v[i]));
         else
             sha256_update(&s, "\x1e", 1);
     }
-    sha256_final(&s, d);
-    for (int i = 0; i < 8; i++)
-        snprintf(hex + 2 * i, 3, "%02x", d[i]);
-    return arena_printf(cx->arena, "cube:count:%s", hex);
+    sha256_update(&s, "\x1d", 1);
+    sha256_update(&s, snapshot, strlen(snapshot));
+    sha256_final(&s, out);
+}
+
+static struct count_slot *count_slot_of(const unsigned char key[32])
+{
+    return &count_cache[(key[0] | (unsigned)key[1] << 8) % COUNT_SLOTS];
+}
+
+/* The cached count of the query under this snapshot, NULL when there is none. */
+static const char *count_cached(struct ctx *cx, const char *from, const struct params *p,
+                                int nparams, const char *snapshot)
+{
+    unsigned char key[32];
+    struct count_slot *c;
+
+    if (!snapshot)
+        return NULL;
+    count_digest(from, p, nparams, snapshot, key);
+    c = count_slot_of(key);
+    if (!c->expires_us || c->expires_us <= clock_mono_us() || memcmp(c->key, key, sizeof(key)))
+        return NULL;
+    return arena_strdup(cx->arena, c->count);
+}
+
+static void count_keep(const char *from, const struct params *p, int nparams, const char *snapshot,
+                       const char *count)
+{
+    unsigned char key[32];
+    struct count_slot *c;
+
+    if (!snapshot || !count || strlen(count) >= sizeof(c->count))
+        return;
+    count_digest(from, p, nparams, snapshot, key);
+    c = count_slot_of(key);
+    memcpy(c->key, key, sizeof(key));
+    snprintf(c->count, sizeof(c->count), "%s", count);
+    c->expires_us = clock_mono_us() + cfg.count_cache_ttl * 1000000;
 }
 
 /* The FROM/WHERE of a list or download, shared by its count and its page. */
@@ -210,15 +274,57 @@ static void list_from(struct ctx *cx, const struct resource *res, struct query *
     buf_adds(b, buf_str(&q->where));
 }
 
+/* Row `row` of r as a JSON object: keys[i] is the key of result column i. */
+static void row_json(struct buf *b, const struct pg_result *r, int row, const char *const *keys,
+                     size_t nkeys)
+{
+    /* json_build_object's separators, so a row reads exactly as it did when built in SQL. */
+    buf_addc(b, '{');
+    for (size_t i = 0; i < nkeys; i++) {
+        int c = (int)i;
+        if (i)
+            buf_adds(b, ", ");
+        sql_json_string(b, keys[i], strlen(keys[i]));
+        buf_adds(b, " : ");
+        sql_json_value(b, db_val(r, row, c), db_len(r, row, c), db_type(r, c));
+    }
+    buf_addc(b, '}');
+}
+
+/* The first row of r as JSON text in the arena into *out, NULL when there is none. */
+static enum err first_row_json(struct ctx *cx, const struct pg_result *r,
+                               const struct column *const *cols, size_t ncols, const char **out)
+{
+    const char *keys[MAX_KEYS];
+    size_t nkeys = sql_row_keys(cols, ncols, keys, ARRAY_LEN(keys));
+    struct buf b;
+
+    *out = NULL;
+    if (!db_rows(r))
+        return ERR_OK;
+    buf_init(&b, cx->arena, 64 << 20);
+    row_json(&b, r, 0, keys, nkeys);
+    if (buf_err(&b))
+        return resp_error(cx, ERR_TOOBIG, "result too large");
+    *out = buf_str(&b);
+    return ERR_OK;
+}
+
+/* A page of a list or download: *page gets its rows as a JSON array; with_count: *count the
+ * number of rows matching the filters (cached, see "list counts" above). */
 static enum err run_page(struct ctx *cx, const struct resource *res, struct query *q,
                          bool with_count, const char **page, const char **count)
 {
     struct params p = {0};
-    struct buf from, sql;
+    struct buf from, sql, out;
     struct pg_result *r;
     struct db_error de;
-    const char *msg = NULL, *ckey = NULL, *gen = NULL;
+    const char *msg = NULL, *snapshot = NULL;
+    const char *keys[MAX_KEYS];
     json_object *fd;
+    size_t nkeys;
+    int nwhere, lim, off, rows;
+    bool caching, inline_count, ids_first;
     enum err e;
 
     if ((e = read_form_data(cx, &fd)))
@@ -227,44 +333,79 @@ static enum err run_page(struct ctx *cx, const struct resource *res, struct quer
         return resp_error(cx, e, "%s", msg);
     buf_init(&from, cx->arena, SQL_MAX_LEN);
     list_from(cx, res, q, &p, &from);
+    nwhere = p.n; /* the parameters of the FROM/WHERE, all a count needs */
 
     *count = NULL;
-    if (with_count && cfg.count_cache_ttl > 0 && !(res->flags & RES_LIVE)) {
-        /* One round trip: the current generation and "<generation> <count>" if cached. */
-        char *got[2];
-        const char *keys[2] = {GEN_KEY, NULL};
-        keys[1] = ckey = count_key(cx, buf_str(&from), &p);
-        if (!kv_mget(cx->kv, cx->arena, keys, 2, got)) {
-            gen = got[0] ? got[0] : "0";
-            if (got[1] && !strncmp(got[1], gen, strlen(gen)) && got[1][strlen(gen)] == ' ')
-                *count = got[1] + strlen(gen) + 1;
-        } else {
-            ckey = NULL;
-        }
-    }
+    /* Inside a transaction, its own uncommitted writes count, and its snapshot does not say. */
+    caching =
+        with_count && cfg.count_cache_ttl > 0 && !(res->flags & RES_LIVE) && !db_in_tx(cx->db);
+    inline_count = with_count && !caching;
+    nkeys = sql_row_keys(q->cols, q->ncols, keys, ARRAY_LEN(keys));
+    lim = params_add(&p, arena_printf(cx->arena, "%" PRId64, q->page_size));
+    off = params_add(&p, arena_printf(cx->arena, "%" PRId64, q->page * q->page_size));
+    /* Filtered: the rows the page shows are a few of those the search looks at. */
+    ids_first = (res->flags & RES_IDS_FIRST) &&
+                (q->where.len || res->base_filter || (res->scope && crud_scoped(cx, res)));
+
     buf_init(&sql, cx->arena, SQL_MAX_LEN);
-    buf_adds(&sql, "SELECT coalesce(json_agg(s.j), '[]')::text");
-    if (with_count && !*count)
+    buf_adds(&sql, "SELECT ");
+    sql_row_select(&sql, q->cols, q->ncols, q->str_related);
+    /* One more column after the row's, the same on every row: the snapshot the page is read in
+     * (to look its count up), or, not caching, the count itself (an InitPlan, computed once). */
+    if (caching)
+        buf_adds(&sql, ", pg_current_snapshot()::text");
+    else if (inline_count)
         buf_addf(&sql, ", (SELECT count(*)%s)::text", buf_str(&from));
-    buf_adds(&sql, " FROM (SELECT ");
-    sql_row_json(&sql, res, q->cols, q->ncols, q->str_related);
-    buf_addf(&sql, " AS j%s ORDER BY %s LIMIT $%d::bigint OFFSET $%d::bigint) s", buf_str(&from),
-             q->order, params_add(&p, arena_printf(cx->arena, "%" PRId64, q->page_size)),
-             params_add(&p, arena_printf(cx->arena, "%" PRId64, q->page * q->page_size)));
+    if (ids_first)
+        buf_addf(&sql,
+                 " FROM \"%s\" t WHERE t.\"id\" = ANY(ARRAY(SELECT t.\"id\"%s ORDER BY %s LIMIT "
+                 "$%d::bigint OFFSET $%d::bigint)) ORDER BY %s",
+                 res->table, buf_str(&from), q->order, lim, off, q->order);
+    else
+        buf_addf(&sql, "%s ORDER BY %s LIMIT $%d::bigint OFFSET $%d::bigint", buf_str(&from),
+                 q->order, lim, off);
     if (buf_err(&sql) || p.overflow)
         return resp_error(cx, ERR_BADREQ, "query too large");
     if ((e = db_query(cx->db, cx->arena, buf_str(&sql), p.n, p.v, &r, &de)))
         return query_error(cx, e, &de);
-    *page = db_val(r, 0, 0);
-    if (!*page)
-        *page = "[]"; /* coalesce() makes this unreachable; the analyzer cannot know */
-    if (with_count && !*count) {
-        *count = db_val(r, 0, 1);
-        if (ckey && gen &&
-            kv_setex(cx->kv, ckey, cfg.count_cache_ttl,
-                     arena_printf(cx->arena, "%s %s", gen, *count)))
-            log_debug("count not cached");
+    rows = db_rows(r);
+
+    /* json_agg's separators: the page reads as it did when it was aggregated in SQL. */
+    buf_init(&out, cx->arena, 64 << 20);
+    buf_addc(&out, '[');
+    for (int i = 0; i < rows; i++) {
+        if (i)
+            buf_adds(&out, ", ");
+        row_json(&out, r, i, keys, nkeys);
     }
+    buf_addc(&out, ']');
+    if (buf_err(&out))
+        return resp_error(cx, ERR_TOOBIG, "result too large; use a smaller page_size");
+    *page = buf_str(&out);
+
+    if (!with_count)
+        return ERR_OK;
+    if (rows && inline_count)
+        *count = db_val(r, 0, (int)nkeys);
+    if (rows && caching) {
+        snapshot = db_val(r, 0, (int)nkeys);
+        *count = count_cached(cx, buf_str(&from), &p, nwhere, snapshot);
+    }
+    if (!*count) {
+        /* Not cached under this snapshot, or an empty page (past the last row): count now, and
+         * keep it under the snapshot of the count. */
+        buf_init(&sql, cx->arena, SQL_MAX_LEN);
+        buf_addf(&sql, "SELECT count(*)::text, pg_current_snapshot()::text%s", buf_str(&from));
+        if (buf_err(&sql))
+            return resp_error(cx, ERR_BADREQ, "query too large");
+        if ((e = db_query(cx->db, cx->arena, buf_str(&sql), nwhere, p.v, &r, &de)))
+            return query_error(cx, e, &de);
+        *count = db_val(r, 0, 0);
+        if (caching)
+            count_keep(buf_str(&from), &p, nwhere, db_val(r, 0, 1), *count);
+    }
+    if (!*count)
+        *count = "0"; /* count(*) is never NULL; the analyzer cannot know */
     return ERR_OK;
 }
 
@@ -301,15 +442,14 @@ static enum err fetch_row(struct ctx *cx, const struct resource *res, int64_t id
 
     buf_init(&sql, cx->arena, SQL_MAX_LEN);
     buf_adds(&sql, "SELECT ");
-    sql_row_json(&sql, res, cols, ncols, false);
-    buf_addf(&sql, "::text FROM \"%s\" t WHERE t.\"id\" = $%d::bigint", res->table,
+    sql_row_select(&sql, cols, ncols, false);
+    buf_addf(&sql, " FROM \"%s\" t WHERE t.\"id\" = $%d::bigint", res->table,
              params_add(&p, arena_printf(cx->arena, "%" PRId64, id)));
     if (scoped)
         add_scope(cx, res, res->scope, &p, &sql);
     if ((e = db_query(cx->db, cx->arena, buf_str(&sql), p.n, p.v, &r, &de)))
         return query_error(cx, e, &de);
-    *out = db_rows(r) ? db_val(r, 0, 0) : NULL;
-    return ERR_OK;
+    return first_row_json(cx, r, cols, ncols, out);
 }
 
 /* Readable columns carrying any of the flags, in table order. */
@@ -587,7 +727,6 @@ static void m2m_ctes(const struct resource *res, const struct write *w, bool rep
     }
 }
 
-/* Runs a write statement ending in "SELECT <row json> FROM w t"; *row NULL when no row. */
 /* Whether a column reads rows this statement's other CTEs wrote, which its own snapshot cannot
  * see: many-to-many links, and computed columns when the resource has post_add_sql. */
 static bool reads_side_effects(const struct resource *res, const struct write *w,
@@ -598,7 +737,7 @@ static bool reads_side_effects(const struct resource *res, const struct write *w
     return c->sql && w->is_add && res->post_add_sql;
 }
 
-/* Runs a write statement ending in "SELECT <row json> FROM w t"; *row NULL when no row.
+/* Runs a write statement ending in "SELECT <row> FROM w t"; *row NULL when no row.
  * The result carries cube-studio's columns: add and list columns after a create, list and
  * show columns after an update or a delete. */
 static enum err finish_write(struct ctx *cx, const struct resource *res, struct write *w,
@@ -615,17 +754,15 @@ static enum err finish_write(struct ctx *cx, const struct resource *res, struct 
     for (size_t i = 0; i < ncols; i++)
         refetch |= reads_side_effects(res, w, cols[i]);
     buf_adds(sql, " SELECT ");
-    sql_row_json(sql, res, cols, ncols, false);
-    buf_adds(sql, "::text, t.\"id\" FROM w t");
+    sql_row_select(sql, cols, ncols, false);
+    buf_adds(sql, " FROM w t");
     if (buf_err(sql) || p->overflow)
         return resp_error(cx, ERR_TOOBIG, "request too large");
     if ((e = db_query(cx->db, cx->arena, buf_str(sql), p->n, p->v, &r, &de)))
         return write_error(cx, res, e, &de);
-    *row = NULL;
-    if (!db_rows(r))
-        return ERR_OK;
-    *row = db_val(r, 0, 0);
-    w->id = db_i64(r, 0, 1);
+    if ((e = first_row_json(cx, r, cols, ncols, row)) || !*row)
+        return e;
+    w->id = db_i64(r, 0, 0); /* the select list starts with the id */
     if (refetch && (e = fetch_row(cx, res, w->id, false, cols, ncols, row)))
         return e;
     return ERR_OK;

@@ -32,7 +32,8 @@ enum err crud_insert(struct ctx *cx, const struct resource *res, json_object *bo
 enum err crud_fetch(struct ctx *cx, const struct resource *res, int64_t id, bool scoped,
                     const char **row);
 /* After a write that bypassed crud_insert's own bookkeeping, or whose transaction has just
- * committed: invalidates cached counts (and auth caches for auth data). */
+ * committed: drops the auth caches when the write was to auth data.  (Cached list counts need
+ * nothing: they are keyed by the database snapshot, which every write changes.) */
 void crud_changed(struct ctx *cx, const struct resource *res);
 /* Helpers for hooks: an id as text, JSON text parsed into the arena (NULL for NULL or
  * malformed text), and a write's JSON value parsed (NULL when not given). */

@@ -59,6 +59,10 @@ struct column {
     const char *const *choices; /* NULL-terminated, ENUM */
     const char *def;            /* default shown in _info (the database applies it) */
     const char *sql;            /* read-only computed expression over t (no SQL column) */
+    /* TEXT: a column of the same table that the database keeps equal to lower(column) (a
+     * generated column).  Case-insensitive filters compare it instead of lowering the column
+     * in every row they look at; its trigram and covering indexes serve them. */
+    const char *fold;
     /* COL_REL: the SQL column holding the id, the related table and its display column. */
     const char *fk, *rel_table, *rel_display;
     /* COL_M2M: link table, its column pointing at us, its column pointing at rel_table. */
@@ -81,6 +85,11 @@ enum res_flag {
     RES_NO_LOG = 1 << 2,      /* writes are not audit-logged (the audit log itself) */
     RES_AUTH_DATA = 1 << 3,   /* writes change who may do what: drop every worker's auth cache */
     RES_LIVE = 1 << 4, /* rows the daemons change behind the API's back: never cache counts */
+    /* A filtered list finds its page's ids first, then reads only those rows: an index covers
+     * the columns its filters and row scope read (the ids, the .fold columns, ...), so the
+     * search walks that index and never the table.  Without such an index it only adds a
+     * look-up per row of the page. */
+    RES_IDS_FIRST = 1 << 5,
 };
 
 struct resource;

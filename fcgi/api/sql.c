@@ -1,9 +1,13 @@
 /*
- * sql.c — form_data → WHERE / ORDER / LIMIT, and the JSON row expression.
+ * sql.c — form_data → WHERE / ORDER / LIMIT, the select list of a row, and the
+ * JSON text of its values.
  *
- * Rows leave PostgreSQL already serialised (json_build_object), so a worker
- * splices text instead of building a json-c tree per row: that is most of
- * the list endpoint's speed.
+ * Rows leave PostgreSQL as plain columns and are written out as JSON text here,
+ * byte for byte what json_build_object() wrote when the rows were serialised
+ * in SQL: building them there cost a list page a fifth of its server time
+ * (every value went through a type lookup and an output call, and the
+ * expression had to be planned with every filtered page), and building a
+ * json-c tree per row would cost the worker more than splicing text.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -100,9 +104,10 @@ void sql_scope(struct buf *b, const char *frag, int uid_param)
 void sql_col_expr(struct buf *b, const struct column *c, bool str_related)
 {
     if (c->sql) {
-        buf_addc(b, '(');
+        /* A computed value of any type: to_json() renders it as json_build_object did. */
+        buf_adds(b, "to_json((");
         buf_adds(b, c->sql);
-        buf_addc(b, ')');
+        buf_adds(b, "))");
         return;
     }
     switch (c->type) {
@@ -138,18 +143,164 @@ void sql_col_expr(struct buf *b, const struct column *c, bool str_related)
     buf_addf(b, "t.\"%s\"", c->name);
 }
 
-void sql_row_json(struct buf *b, const struct resource *res, const struct column *const *cols,
-                  size_t ncols, bool str_related)
+void sql_row_select(struct buf *b, const struct column *const *cols, size_t ncols, bool str_related)
 {
-    (void)res;
-    buf_adds(b, "json_build_object('id', t.\"id\"");
+    buf_adds(b, "t.\"id\"");
     for (size_t i = 0; i < ncols; i++) {
         if (cols[i]->flags & COL_PK)
             continue;
-        buf_addf(b, ", '%s', ", cols[i]->name);
+        buf_adds(b, ", ");
         sql_col_expr(b, cols[i], str_related);
     }
-    buf_addc(b, ')');
+}
+
+size_t sql_row_keys(const struct column *const *cols, size_t ncols, const char **keys, size_t max)
+{
+    size_t n = 0;
+    if (max)
+        keys[n++] = "id";
+    for (size_t i = 0; i < ncols && n < max; i++)
+        if (!(cols[i]->flags & COL_PK))
+            keys[n++] = cols[i]->name;
+    return n;
+}
+
+/* ---- JSON text of values ---------------------------------------------------------------- */
+
+/* PostgreSQL's type oids (pg_type.dat): the ones json_build_object does not quote. */
+enum {
+    PGT_BOOL = 16,
+    PGT_INT8 = 20,
+    PGT_INT2 = 21,
+    PGT_INT4 = 23,
+    PGT_JSON = 114,
+    PGT_FLOAT4 = 700,
+    PGT_FLOAT8 = 701,
+    PGT_NUMERIC = 1700,
+    PGT_JSONB = 3802,
+};
+
+void sql_json_string(struct buf *b, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t run = 0;
+
+    buf_addc(b, '"');
+    /* escape_json(): the two-character escapes, \u00xx for other control characters, every
+     * other byte (UTF-8 included) as it is.  Runs of plain bytes go out in one copy. */
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        const char *esc = NULL;
+        char u[6];
+        switch (c) {
+        case '\b':
+            esc = "\\b";
+            break;
+        case '\f':
+            esc = "\\f";
+            break;
+        case '\n':
+            esc = "\\n";
+            break;
+        case '\r':
+            esc = "\\r";
+            break;
+        case '\t':
+            esc = "\\t";
+            break;
+        case '"':
+            esc = "\\\"";
+            break;
+        case '\\':
+            esc = "\\\\";
+            break;
+        default:
+            if (c >= 0x20) {
+                run++;
+                continue;
+            }
+            break;
+        }
+        buf_add(b, s + i - run, run);
+        run = 0;
+        if (esc) {
+            buf_add(b, esc, 2);
+            continue;
+        }
+        memcpy(u, "\\u00", 4);
+        u[4] = hex[c >> 4];
+        u[5] = hex[c & 15];
+        buf_add(b, u, 6);
+    }
+    buf_add(b, s + len - run, run);
+    buf_addc(b, '"');
+}
+
+/* Whether s is a JSON number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? (RFC 8259). */
+static bool json_number(const char *s, size_t len)
+{
+    size_t i = 0, d;
+
+    if (i < len && s[i] == '-')
+        i++;
+    if (i < len && s[i] == '0')
+        i++;
+    else if (i < len && s[i] >= '1' && s[i] <= '9')
+        while (i < len && s[i] >= '0' && s[i] <= '9')
+            i++;
+    else
+        return false;
+    if (i < len && s[i] == '.') {
+        for (d = ++i; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+            ;
+        if (i == d)
+            return false;
+    }
+    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < len && (s[i] == '+' || s[i] == '-'))
+            i++;
+        for (d = i; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+            ;
+        if (i == d)
+            return false;
+    }
+    return i == len;
+}
+
+void sql_json_value(struct buf *b, const char *v, size_t len, unsigned type)
+{
+    if (!v) {
+        buf_adds(b, "null");
+        return;
+    }
+    switch (type) {
+    case PGT_BOOL:
+        buf_adds(b, *v == 't' ? "true" : "false");
+        return;
+    case PGT_INT2:
+    case PGT_INT4:
+    case PGT_INT8:
+    case PGT_FLOAT4:
+    case PGT_FLOAT8:
+    case PGT_NUMERIC:
+        /* NaN and the infinities are no JSON numbers: quoted, as json_build_object does. */
+        if (json_number(v, len)) {
+            buf_add(b, v, len);
+            return;
+        }
+        break;
+    case PGT_JSON:
+    case PGT_JSONB:
+        buf_add(b, v, len);
+        return;
+    default:
+        break;
+    }
+    /* Every other type json_build_object writes as the string of its text form, and the
+     * select list leaves no other kind here: times are to_char() text, computed values
+     * to_json(), relations json. */
+    sql_json_string(b, v, len);
 }
 
 /* ---- filters ---------------------------------------------------------------------------- */
@@ -293,9 +444,16 @@ static void filter_target(struct buf *b, const struct column *c)
  * (in a multibyte encoding it lowers both sides, then matches), but ILIKE lowers the pattern
  * again for every row, and lower($n) is folded into a constant once, when the plan is made:
  * a ct filter scanning a few thousand rows spends a third less.  The trigram indexes are on
- * lower(column) to match (sql/0006_lower_trgm.sql). */
+ * lower(column) to match (sql/0006_lower_trgm.sql).  A column with a folded copy (.fold,
+ * which the database keeps equal to lower(column)) is compared through the copy: lower() of
+ * every row it looks at was a fifth of a filtered list's scan, and an index can carry the
+ * copy, so a scan need not read the table at all (sql/0010_search_fold.sql). */
 static void like_ci(struct buf *w, const struct column *c, int param)
 {
+    if (c->fold) {
+        buf_addf(w, "t.\"%s\" LIKE lower($%d::text)", c->fold, param);
+        return;
+    }
     buf_adds(w, "lower(");
     filter_target(w, c);
     buf_addf(w, ") LIKE lower($%d::text)", param);

@@ -1,8 +1,9 @@
 /*
  * sql.h — turns a resource table and a client's form_data into SQL text and
- * a parameter vector.  Identifiers come only from the resource table; every
- * client value becomes a $n parameter.  Pure functions of their inputs (no
- * database), so the unit tests assert the exact SQL for each operator.
+ * a parameter vector, and result values into JSON text.  Identifiers come only
+ * from the resource table; every client value becomes a $n parameter.  Pure
+ * functions of their inputs (no database), so the unit tests assert the exact
+ * SQL for each operator and the exact JSON for each type.
  */
 #ifndef CUBE_API_SQL_H
 #define CUBE_API_SQL_H
@@ -39,11 +40,20 @@ enum err sql_parse_query(struct arena *a, const struct resource *res, json_objec
                          bool mode_show, struct params *p, struct query *q,
                          const char **msg) WARN_UNUSED;
 
-/* Appends the expression reading column c of row alias t as JSON-ready SQL. */
+/* Appends the expression reading column c of row alias t: a value whose text sql_json_value()
+ * turns into the JSON json_build_object() would have given it. */
 void sql_col_expr(struct buf *b, const struct column *c, bool str_related);
-/* Appends json_build_object('id', t.id, <col>, <expr>, ...) for the given columns. */
-void sql_row_json(struct buf *b, const struct resource *res, const struct column *const *cols,
-                  size_t ncols, bool str_related);
+/* Appends the select list of a row: t."id", then the expression of every other column. */
+void sql_row_select(struct buf *b, const struct column *const *cols, size_t ncols,
+                    bool str_related);
+/* The JSON keys of sql_row_select()'s result columns, in order ("id" first); returns how many
+ * (at most max). */
+size_t sql_row_keys(const struct column *const *cols, size_t ncols, const char **keys, size_t max);
+/* Appends s (len bytes) as a JSON string, escaped as PostgreSQL's escape_json() does. */
+void sql_json_string(struct buf *b, const char *s, size_t len);
+/* Appends the JSON of a result value: v (NULL: SQL NULL, written null) is the text form of a
+ * value of PostgreSQL type oid `type`, written as json_build_object() would write it. */
+void sql_json_value(struct buf *b, const char *v, size_t len, unsigned type);
 /* Appends a scope fragment with {uid} replaced by the parameter $uid_param. */
 void sql_scope(struct buf *b, const char *frag, int uid_param);
 /* Appends the SQL type a parameter for c is cast to ("bigint", "text", ...). */

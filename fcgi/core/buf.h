@@ -4,8 +4,8 @@
  * without checking, and whoever finishes the buffer checks buf_err() once.
  *
  * Used for SQL text, CSV, HTTP headers and bodies.  JSON documents are built
- * with json-c, never by hand — except where PostgreSQL already produced a
- * JSON fragment that is spliced in verbatim (see api/crud.c).
+ * with json-c, except list and show rows, which api/sql.c writes from the
+ * result's columns (sql_json_value: one place, PostgreSQL's rules per type).
  */
 #ifndef CUBE_BUF_H
 #define CUBE_BUF_H

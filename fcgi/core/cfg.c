@@ -51,7 +51,7 @@ static const struct cfg_var cfg_vars[] = {
     {"CUBE_AUTH_CACHE_TTL", CFG_INT, &cfg.auth_cache_ttl, "5", 0, 3600, 0,
      "seconds a worker may reuse a looked-up user or API token (writes to them empty it)"},
     {"CUBE_COUNT_CACHE_TTL", CFG_INT, &cfg.count_cache_ttl, "30", 0, 86400, 0,
-     "seconds a list count may be served from Redis (writes invalidate it at once)"},
+     "seconds a worker may reuse a list count taken under the same database snapshot"},
     {"CUBE_DB_TIMEOUT_MS", CFG_INT, &cfg.db_timeout_ms, "10000", 0, 3600000, 0,
      "statement_timeout of API queries in milliseconds"},
     {"CUBE_SECURE_COOKIE", CFG_BOOL, &cfg.secure_cookie, "0", 0, 1, 0,

@@ -495,3 +495,8 @@ const char *db_colname(const struct pg_result *r, int col)
 {
     return PQfname((const PGresult *)r, col);
 }
+
+unsigned db_type(const struct pg_result *r, int col)
+{
+    return (unsigned)PQftype((const PGresult *)r, col);
+}

@@ -78,6 +78,8 @@ int64_t db_i64(const struct pg_result *r, int row, int col);
 int64_t *db_col_i64(struct arena *a, const struct pg_result *r, int col,
                     size_t *n); /* 0 for NULL */
 const char *db_colname(const struct pg_result *r, int col);
+/* The PostgreSQL type oid of a result column (pg_type.oid: 16 boolean, 25 text, ...). */
+unsigned db_type(const struct pg_result *r, int col);
 
 /* Counters for /api/metrics. */
 extern uint64_t db_error_count;

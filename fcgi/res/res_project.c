@@ -20,7 +20,8 @@ static const struct column project_cols[] = {
      .label = "Name",
      .description = "unique project name",
      .max_len = 50,
-     .min_len = 1},
+     .min_len = 1,
+     .fold = "name_lc"},
     {.name = "describe",
      .type = COL_TEXT,
      .flags = COL_RW | COL_TEXTAREA,
@@ -59,7 +60,8 @@ const struct resource res_project = {
     .ncols = ARRAY_LEN(project_cols),
     .ops = OP_CRUD | OP_CSV_IN,
     .admin_ops = OP_DELETE,
-    .flags = RES_AUDIT,
+    /* project_search covers the id, the folded name and the type (sql/0010_search_fold.sql). */
+    .flags = RES_AUDIT | RES_IDS_FIRST,
     .scope = "t.\"type\" <> 'org' OR " MEMBER_OF("t.\"id\""),
     .edit_scope = CREATOR_OF("t.\"id\""),
     /* Non-admins create team projects only; template categories are the admins'. */

@@ -17,7 +17,11 @@
 # BENCH_CONNECTIONS ("16 64"), BENCH_WARMUP (2s, unmeasured, before each
 # scenario; 0 skips it), BENCH_STRICT (1: exit 1 when a target is missed),
 # BENCH_PORT, BENCH_PG_PORT, BENCH_REDIS_PORT (28080, 25433, 26380),
-# CUBE_WORKERS (passed on to cube-api and to the trivial responder alike).
+# BENCH_VAR (var/bench: the stack's directory, wiped first), BENCH_BUILD
+# (build: where bin/cube-api and tests/fcgi_trivial are), BENCH_ONLY (the
+# scenarios to run, any of "static trivial show list create"; the ceiling
+# needs trivial), CUBE_WORKERS (passed on to cube-api and to the trivial
+# responder alike).
 set -euo pipefail
 
 CALLER_PWD=$PWD
@@ -31,6 +35,9 @@ THREADS=${BENCH_THREADS:-2}
 read -r -a CONNS <<<"${BENCH_CONNECTIONS:-16 64}"
 STRICT=${BENCH_STRICT:-0}
 WARMUP=${BENCH_WARMUP:-2s}
+BUILD=${BENCH_BUILD:-build}
+[[ $BUILD == /* ]] || BUILD=$ROOT/$BUILD
+read -r -a ONLY <<<"${BENCH_ONLY:-static trivial show list create}"
 
 # The list filter: a 4-letter value found in about 1% of the seeded names.
 NEEDLE=quix
@@ -144,6 +151,28 @@ report() {
     }' "$1"
 }
 
+# profile_report PROFILE -> CPU time per request of each process group, in µs.
+profile_report() {
+    awk -v hz="$(getconf CLK_TCK 2>/dev/null || echo 100)" '
+    BEGIN {
+        label["static"] = "static file (nginx)"; label["trivial"] = "trivial FastCGI"
+        label["trivial2"] = "trivial FastCGI, again"; label["show"] = "show by id"
+        label["list"] = "list, ct filter"; label["create"] = "create"
+        print "CPU time per request (us), from each process'"'"'s schedstat during the measured run:"
+        printf "%-22s %5s %7s %7s %9s %10s %7s %7s\n", "scenario", "conns", "wrk", "nginx",
+               "FastCGI", "PostgreSQL", "Redis", "total"
+    }
+    $3 ~ /^[0-9]+$/ && $3 > 0 {
+        n = $3
+        w = $4 / hz * 1e6 / n
+        ng = $5 / 1000 / n
+        fc = ($6 + $7) / 1000 / n      # cube-api or the trivial responder: whichever ran
+        pg = $8 / 1000 / n; rd = $9 / 1000 / n
+        printf "%-22s %5s %7.0f %7.0f %9.0f %10.0f %7.0f %7.0f\n", label[$1] ? label[$1] : $1,
+               $2, w, ng, fc, pg, rd, w + ng + fc + pg + rd
+    }' "$1"
+}
+
 case "${1:-}" in
 --parse)
     shift
@@ -156,8 +185,13 @@ case "${1:-}" in
 --report)
     f=${2:?--report needs a results file}
     [[ $f == /* ]] || f=$CALLER_PWD/$f
-    report "$f"
-    exit $?
+    rc=0
+    report "$f" || rc=$?
+    if [[ -s ${f%/*}/profile.txt ]]; then
+        echo
+        profile_report "${f%/*}/profile.txt"
+    fi
+    exit $rc
     ;;
 "") ;;
 *) die "unknown argument $1 (see the header of $0)" ;;
@@ -174,13 +208,16 @@ done
 for tool in wrk curl psql awk; do
     command -v "$tool" >/dev/null || die "$tool is not installed (make deps installs it)"
 done
-for bin in build/bin/cube-api build/tests/fcgi_trivial; do
+for bin in "$BUILD/bin/cube-api" "$BUILD/tests/fcgi_trivial"; do
     [[ -x $bin ]] || die "$bin is missing: run make build tools first"
 done
+for sc in "${ONLY[@]}"; do
+    [[ $sc =~ ^(static|trivial|show|list|create)$ ]] || die "BENCH_ONLY: unknown scenario $sc"
+done
 
-export CUBE_VAR=var/bench CUBE_PORT=${BENCH_PORT:-28080}
+export CUBE_VAR=${BENCH_VAR:-var/bench} CUBE_PORT=${BENCH_PORT:-28080}
 export CUBE_PG_PORT=${BENCH_PG_PORT:-25433} CUBE_REDIS_PORT=${BENCH_REDIS_PORT:-26380}
-export CUBE_BUILD=build CUBE_ADMIN_PASSWORD=bench-pw
+export CUBE_BUILD=$BUILD CUBE_ADMIN_PASSWORD=bench-pw
 VAR=$ROOT/$CUBE_VAR
 RUN=$VAR/run
 OUT=$VAR/wrk
@@ -290,7 +327,7 @@ mkdir -p "$OUT"
 
 say "trivial FastCGI responder on $CUBE_VAR/run/fcgi-trivial.sock"
 mkdir -p "$VAR/log"
-as_cube "$ROOT/build/tests/fcgi_trivial" "$TRIVIAL_SOCK" "${CUBE_WORKERS:-}" "$TRIVIAL_PID" \
+as_cube "$BUILD/tests/fcgi_trivial" "$TRIVIAL_SOCK" "${CUBE_WORKERS:-}" "$TRIVIAL_PID" \
     2>>"$VAR/log/fcgi-trivial.log" &
 trivial_bg=$!
 for _ in $(seq 50); do
@@ -394,16 +431,79 @@ tagged() {
     shift
     args=("${@//@TAG@/$tag}")
 }
+# ---- CPU time per process
+# What each process of the stack ran during a measured run, from the scheduler's own account
+# (/proc/<pid>/task/<tid>/schedstat, first field: ns on a CPU): it moves much less with what
+# else the machine runs than req/s does.  Each group is a daemon and every process under it
+# (PostgreSQL: the postmaster, its backends, walwriter...).  A process that exits during the run
+# takes its time with it (an autovacuum worker, say): a small undercount.  wrk's own time is
+# this shell's reaped-children time (clock ticks).  No forks here: the sampling itself stays
+# out of the figures.
+PROF_GROUPS=(nginx api trivial postgres redis)
+declare -A prof_root prof_ns prof_kids
+prof_roots() { # -> prof_root[group]=pid, from the pid files
+    local g f line
+    for g in "${PROF_GROUPS[@]}"; do
+        case $g in
+        api) f=$RUN/cube-api.pid ;;
+        trivial) f=$TRIVIAL_PID ;;
+        postgres) f=$VAR/pg/postmaster.pid ;;
+        *) f=$RUN/$g.pid ;;
+        esac
+        line=
+        { read -r line <"$f"; } 2>/dev/null || true
+        prof_root[$g]=$line
+    done
+}
+# prof_sample -> prof_ns[group] (ns), prof_ticks (this shell's reaped children: wrk)
+prof_sample() {
+    local f line fields pid g t v queue
+    prof_kids=()
+    for f in /proc/[0-9]*/stat; do
+        { read -r line <"$f"; } 2>/dev/null || continue
+        read -r -a fields <<<"${line##*) }" # state ppid ...
+        pid=${f#/proc/}
+        prof_kids[${fields[1]}]+=" ${pid%/stat}"
+    done
+    for g in "${PROF_GROUPS[@]}"; do
+        prof_ns[$g]=0
+        [[ ${prof_root[$g]:-} =~ ^[0-9]+$ ]] || continue
+        queue=("${prof_root[$g]}")
+        while ((${#queue[@]})); do
+            pid=${queue[0]}
+            queue=("${queue[@]:1}")
+            for t in /proc/"$pid"/task/*/schedstat; do
+                { read -r v _ <"$t"; } 2>/dev/null || continue
+                prof_ns[$g]=$((prof_ns[$g] + v))
+            done
+            # shellcheck disable=SC2206 # a list of pids
+            queue+=(${prof_kids[$pid]:-})
+        done
+    done
+    read -r line </proc/$$/stat
+    read -r -a fields <<<"${line##*) }"
+    prof_ticks=$((fields[13] + fields[14])) # cutime + cstime
+}
+
 run() { # scenario conns [wrk args...] url [-- script args]
-    local s=$1 c=$2 args
+    local s=$1 c=$2 args g
+    local -A before
     shift 2
     tagged "c${c}t$(date +%s)" "$@"
     say "wrk $s, $c connections, $DURATION"
+    prof_sample
+    for g in "${PROF_GROUPS[@]}"; do before[$g]=${prof_ns[$g]}; done
+    local ticks0=$prof_ticks
     bench_wrk -c"$c" -d"$DURATION" --latency "${args[@]}" >"$OUT/$s-$c.txt" 2>&1 ||
         say "warning: wrk exited $? for $s at $c connections (see $CUBE_VAR/wrk/$s-$c.txt)"
-    local rps p50 p99 errors
-    read -r rps p50 p99 errors _ < <(parse_wrk "$OUT/$s-$c.txt")
+    prof_sample
+    local rps p50 p99 errors reqs line
+    read -r rps p50 p99 errors _ _ reqs < <(parse_wrk "$OUT/$s-$c.txt")
     printf '%s %s %s %s %s %s\n' "$s" "$c" "$rps" "$p50" "$p99" "$errors" >>"$RESULTS"
+    # scenario conns requests wrk_ticks nginx_ns api_ns trivial_ns postgres_ns redis_ns
+    line="$s $c $reqs $((prof_ticks - ticks0))"
+    for g in "${PROF_GROUPS[@]}"; do line+=" $((prof_ns[$g] - before[$g]))"; done
+    printf '%s\n' "$line" >>"$PROFILE"
 }
 # scenario [wrk args...]: an unmeasured warm-up, then one run per connection count.
 scenario() {
@@ -417,12 +517,18 @@ scenario() {
     for c in "${CONNS[@]}"; do run "$s" "$c" "$@"; done
 }
 
-scenario static "$BASE/bench/static.txt"
-scenario trivial "$BASE/bench/trivial"
-scenario show -s "$HERE/show.lua" "$BASE" -- "$lo" "$hi"
-scenario list -s "$HERE/auth.lua" "$BASE$LIST_PATH"
-scenario create -s "$HERE/create.lua" "$BASE" -- @TAG@
-for c in "${CONNS[@]}"; do run trivial2 "$c" "$BASE/bench/trivial"; done
+wanted() { [[ " ${ONLY[*]} " == *" $1 "* ]]; }
+PROFILE=$OUT/profile.txt
+: >"$PROFILE"
+prof_roots
+wanted static && scenario static "$BASE/bench/static.txt"
+wanted trivial && scenario trivial "$BASE/bench/trivial"
+wanted show && scenario show -s "$HERE/show.lua" "$BASE" -- "$lo" "$hi"
+wanted list && scenario list -s "$HERE/auth.lua" "$BASE$LIST_PATH"
+wanted create && scenario create -s "$HERE/create.lua" "$BASE" -- @TAG@
+if wanted trivial; then
+    for c in "${CONNS[@]}"; do run trivial2 "$c" "$BASE/bench/trivial"; done
+fi
 
 # ---------------------------------------------------------------- memory
 
@@ -459,6 +565,8 @@ echo "API scenarios and one after); errors = non-2xx + socket errors; load avera
 echo
 targets_rc=0
 report "$RESULTS" || targets_rc=1
+echo
+profile_report "$PROFILE"
 echo
 echo "cube-api worker memory after the run (target: each VmRSS < $T_RSS_MIB MiB):"
 if ((${#rss_lines[@]} == 0)); then

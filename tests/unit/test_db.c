@@ -420,6 +420,27 @@ static void blocking_default(void **state)
     fake_stop(f);
 }
 
+/* A result column's name and type oid are the ones the server's RowDescription gave (the fake
+ * server describes its one column as "v" of type 25, text). */
+static void result_columns(void **state)
+{
+    struct fake *f = fake_start(ECHO);
+    struct arena a = ARENA_INIT;
+    struct db *db = db_new(f->conninfo, "test", 5000);
+    const char *p[1] = {"x"};
+    struct pg_result *r = NULL;
+
+    (void)state;
+    assert_int_equal(db_query(db, &a, "SELECT $1::text AS v", 1, p, &r, NULL), ERR_OK);
+    assert_non_null(r);
+    assert_int_equal(db_cols(r), 1);
+    assert_string_equal(db_colname(r, 0), "v");
+    assert_int_equal(db_type(r, 0), 25);
+    arena_free(&a);
+    db_close(db);
+    fake_stop(f);
+}
+
 /* With a hook, every wait for the server goes through it: the first one on the new connection
  * is fresh (the session setup), the later ones are not, and the socket stays the same. */
 static void hook_is_called(void **state)
@@ -603,7 +624,7 @@ int main(void)
         cmocka_unit_test(blocking_default), cmocka_unit_test(hook_is_called),
         cmocka_unit_test(write_waits),      cmocka_unit_test(error_fields),
         cmocka_unit_test(drain_closed),     cmocka_unit_test(drain_notice),
-        cmocka_unit_test(unreachable),
+        cmocka_unit_test(unreachable),      cmocka_unit_test(result_columns),
     };
     signal(SIGPIPE, SIG_IGN);
     return cmocka_run_group_tests(tests, NULL, NULL);

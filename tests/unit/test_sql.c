@@ -1,6 +1,7 @@
 /*
- * test_sql.c — form_data → WHERE text + parameter vector, ORDER, paging, columns, and the
- * JSON row expression, asserted exactly (golden strings) on a resource table of our own.
+ * test_sql.c — form_data → WHERE text + parameter vector, ORDER, paging, columns, the row's
+ * select list and the JSON of result values, asserted exactly (golden strings) on a resource
+ * table of our own.
  *
  * The "item" resource below has one column of every type, plus the awkward ones: a computed
  * column, a show-only and a list-only column, a secret column whose flags otherwise allow
@@ -60,6 +61,8 @@ static const struct column item_cols[] = {
      .type = COL_TEXT,
      .flags = COL_LIST | COL_SHOW | COL_ADD | COL_SEARCH | COL_ORDER | COL_SECRET},
     {.name = "internal", .type = COL_INT, .flags = COL_LIST | COL_SEARCH | COL_ORDER | COL_HIDDEN},
+    /* Searchable only, with a folded copy the database keeps (lower(title)). */
+    {.name = "title", .type = COL_TEXT, .flags = COL_SEARCH, .fold = "title_lc"},
 };
 
 static const struct resource item_res = {
@@ -220,6 +223,46 @@ static void filter_like_ops(void **state)
          " AND (lower((t.\"name\" || ':' || t.\"size\")) LIKE lower($1::text))",
          1,
          {"a%"}},
+    };
+    check_cases(state, cases, ARRAY_LEN(cases));
+}
+
+/* A column with a folded copy is compared through the copy, never lower()ed row by row; the
+ * value is lowered and escaped as for any other column. */
+static void filter_folded_column(void **state)
+{
+    static const struct fcase cases[] = {
+        {"[{\"col\":\"title\",\"opr\":\"ct\",\"value\":\"QuiX\"}]",
+         " AND (t.\"title_lc\" LIKE lower($1::text))",
+         1,
+         {"%QuiX%"}},
+        {"[{\"col\":\"title\",\"opr\":\"nsw\",\"value\":\"a_b\"}]",
+         " AND NOT (t.\"title_lc\" LIKE lower($1::text))",
+         1,
+         {"a\\_b%"}},
+        {"[{\"col\":\"title\",\"opr\":\"eq\",\"value\":\"50%\"}]",
+         " AND (t.\"title_lc\" LIKE lower($1::text))",
+         1,
+         {"50\\%"}},
+        {"[{\"col\":\"title\",\"opr\":\"neq\",\"value\":\"x\"}]",
+         " AND NOT (t.\"title_lc\" LIKE lower($1::text))",
+         1,
+         {"x"}},
+        /* NULL tests stay on the column itself. */
+        {"[{\"col\":\"title\",\"opr\":\"eq\",\"value\":null}]",
+         " AND t.\"title\" IS NULL",
+         0,
+         {NULL}},
+        {"[{\"col\":\"title\",\"opr\":\"in\",\"value\":[\"a\"]}]",
+         " AND t.\"title\" = ANY($1::text[])",
+         1,
+         {"{\"a\"}"}},
+        /* Next to a column without one. */
+        {"[{\"col\":\"name\",\"opr\":\"ct\",\"value\":\"a\"},"
+         "{\"col\":\"title\",\"opr\":\"ew\",\"value\":\"b\"}]",
+         " AND (lower(t.\"name\") LIKE lower($1::text)) AND (t.\"title_lc\" LIKE lower($2::text))",
+         2,
+         {"%a%", "%b"}},
     };
     check_cases(state, cases, ARRAY_LEN(cases));
 }
@@ -598,7 +641,7 @@ static void columns_secret_never_default(void **state)
             assert_string_not_equal(f->q.cols[i]->name, "password");
         }
         buf_init(&b, &f->a, SQL_MAX_LEN);
-        sql_row_json(&b, &item_res, f->q.cols, f->q.ncols, false);
+        sql_row_select(&b, f->q.cols, f->q.ncols, false);
         assert_null(strstr(buf_str(&b), "password"));
         assert_null(strstr(buf_str(&b), "internal"));
     }
@@ -782,7 +825,7 @@ static void order_errors(void **state)
     }
 }
 
-/* ---- the row expression ----------------------------------------------------------------- */
+/* ---- the row select list --------------------------------------------------------------- */
 
 static const struct column *col(const char *name)
 {
@@ -804,43 +847,57 @@ static const char M2M_EXPR[] =
     "r.\"id\"), '[]') FROM \"item_tag\" l JOIN \"tag\" r ON r.\"id\" = l.\"tag_id\" WHERE "
     "l.\"item_id\" = t.\"id\")";
 
-static void row_json_exact(void **state)
+static void row_select_exact(void **state)
 {
     struct fx *f = *state;
     const struct column *cols[] = {col("id"),         col("name"), col("owner"),
                                    col("created_on"), col("tags"), col("summary")};
     struct buf b, want;
 
+    /* The id first, the primary key column not again; a computed column through to_json(). */
     buf_init(&b, &f->a, SQL_MAX_LEN);
-    sql_row_json(&b, &item_res, cols, ARRAY_LEN(cols), false);
+    sql_row_select(&b, cols, ARRAY_LEN(cols), false);
     buf_init(&want, &f->a, SQL_MAX_LEN);
-    buf_addf(&want,
-             "json_build_object('id', t.\"id\", 'name', t.\"name\", 'owner', %s, "
-             "'created_on', %s, 'tags', %s, 'summary', (t.\"name\" || ':' || t.\"size\"))",
+    buf_addf(&want, "t.\"id\", t.\"name\", %s, %s, %s, to_json((t.\"name\" || ':' || t.\"size\"))",
              REL_OBJ, TIME_EXPR, M2M_EXPR);
     assert_string_equal(buf_str(&b), buf_str(&want));
 }
 
-static void row_json_str_related(void **state)
+static void row_select_str_related(void **state)
 {
     struct fx *f = *state;
     const struct column *cols[] = {col("owner"), col("tags")};
-    struct buf b;
+    struct buf b, want;
 
     buf_init(&b, &f->a, SQL_MAX_LEN);
-    sql_row_json(&b, &item_res, cols, ARRAY_LEN(cols), true);
-    assert_non_null(strstr(buf_str(&b), REL_STR));
-    assert_null(strstr(buf_str(&b), REL_OBJ));
-    assert_non_null(strstr(buf_str(&b), M2M_EXPR)); /* many-to-many stays a list of objects */
-    {
-        static const char prefix[] = "json_build_object('id', t.\"id\", 'owner', (";
-        assert_memory_equal(buf_str(&b), prefix, sizeof(prefix) - 1);
-    }
+    sql_row_select(&b, cols, ARRAY_LEN(cols), true);
+    buf_init(&want, &f->a, SQL_MAX_LEN);
+    /* The relation as its display text; many-to-many stays a list of objects. */
+    buf_addf(&want, "t.\"id\", %s, %s", REL_STR, M2M_EXPR);
+    assert_string_equal(buf_str(&b), buf_str(&want));
 
     /* No columns at all: still the id. */
     buf_init(&b, &f->a, SQL_MAX_LEN);
-    sql_row_json(&b, &item_res, cols, 0, false);
-    assert_string_equal(buf_str(&b), "json_build_object('id', t.\"id\")");
+    sql_row_select(&b, cols, 0, false);
+    assert_string_equal(buf_str(&b), "t.\"id\"");
+}
+
+/* The keys of the select list's columns, in its order. */
+static void row_keys(void **state)
+{
+    const struct column *cols[] = {col("name"), col("id"), col("owner"), col("summary")};
+    const char *keys[8];
+    (void)state;
+
+    assert_int_equal(sql_row_keys(cols, ARRAY_LEN(cols), keys, ARRAY_LEN(keys)), 4);
+    assert_string_equal(keys[0], "id");
+    assert_string_equal(keys[1], "name");
+    assert_string_equal(keys[2], "owner");
+    assert_string_equal(keys[3], "summary");
+    assert_int_equal(sql_row_keys(cols, 0, keys, ARRAY_LEN(keys)), 1);
+    assert_string_equal(keys[0], "id");
+    assert_int_equal(sql_row_keys(cols, ARRAY_LEN(cols), keys, 2), 2); /* bounded by max */
+    assert_int_equal(sql_row_keys(cols, ARRAY_LEN(cols), keys, 0), 0);
 }
 
 static void col_expr_each_type(void **state)
@@ -850,11 +907,18 @@ static void col_expr_each_type(void **state)
         const char *col;
         const char *expr;
     } cases[] = {
-        {"name", "t.\"name\""},    {"size", "t.\"size\""},
-        {"score", "t.\"score\""},  {"active", "t.\"active\""},
-        {"kind", "t.\"kind\""},    {"meta", "t.\"meta\""},
-        {"created_on", TIME_EXPR}, {"owner", REL_OBJ},
-        {"tags", M2M_EXPR},        {"summary", "(t.\"name\" || ':' || t.\"size\")"},
+        {"name", "t.\"name\""},
+        {"size", "t.\"size\""},
+        {"score", "t.\"score\""},
+        {"active", "t.\"active\""},
+        {"kind", "t.\"kind\""},
+        {"meta", "t.\"meta\""},
+        {"created_on", TIME_EXPR},
+        {"owner", REL_OBJ},
+        {"tags", M2M_EXPR},
+        {"summary", "to_json((t.\"name\" || ':' || t.\"size\"))"},
+        /* The folded copy is for filters only: the value read is the column's. */
+        {"title", "t.\"title\""},
     };
 
     for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
@@ -863,6 +927,110 @@ static void col_expr_each_type(void **state)
         sql_col_expr(&b, col(cases[i].col), false);
         if (strcmp(buf_str(&b), cases[i].expr))
             fail_msg("%s: [%s], want [%s]", cases[i].col, buf_str(&b), cases[i].expr);
+    }
+}
+
+/* ---- JSON of result values -------------------------------------------------------------- */
+
+/* PostgreSQL type oids, from its catalog (pg_type.dat), written out here independently. */
+enum { T_BOOL = 16, T_INT8 = 20, T_INT2 = 21, T_INT4 = 23, T_TEXT = 25, T_JSON = 114 };
+enum { T_FLOAT4 = 700, T_FLOAT8 = 701, T_VARCHAR = 1043, T_NUMERIC = 1700, T_UUID = 2950 };
+enum { T_JSONB = 3802 };
+
+static const char *json_of(struct fx *f, const char *v, unsigned type)
+{
+    struct buf b;
+    buf_init(&b, &f->a, 4096);
+    sql_json_value(&b, v, v ? strlen(v) : 0, type);
+    assert_false(buf_err(&b));
+    return arena_strdup(&f->a, buf_str(&b));
+}
+
+/* What json_build_object() writes for a value of each type, from PostgreSQL's documented
+ * rules: booleans and numbers bare (a number that is no JSON number, such as NaN, quoted),
+ * json and jsonb as they are, everything else as a string of its text form. */
+static void json_value_each_type(void **state)
+{
+    struct fx *f = *state;
+    static const struct {
+        const char *v;
+        unsigned type;
+        const char *want;
+    } cases[] = {
+        {NULL, T_TEXT, "null"},
+        {NULL, T_INT8, "null"},
+        {"t", T_BOOL, "true"},
+        {"f", T_BOOL, "false"},
+        {"42", T_INT8, "42"},
+        {"-7", T_INT4, "-7"},
+        {"0", T_INT2, "0"},
+        {"2.5", T_FLOAT8, "2.5"},
+        {"-0", T_FLOAT8, "-0"},
+        {"1e+100", T_FLOAT8, "1e+100"},
+        {"1.5e-07", T_FLOAT4, "1.5e-07"},
+        {"123456789012345678901234567890.0001", T_NUMERIC, "123456789012345678901234567890.0001"},
+        {"NaN", T_FLOAT8, "\"NaN\""},
+        {"Infinity", T_FLOAT8, "\"Infinity\""},
+        {"-Infinity", T_NUMERIC, "\"-Infinity\""},
+        /* Not JSON numbers by RFC 8259's grammar, so quoted. */
+        {"01", T_INT8, "\"01\""},
+        {"1.", T_NUMERIC, "\"1.\""},
+        {".5", T_NUMERIC, "\".5\""},
+        {"1e", T_FLOAT8, "\"1e\""},
+        {"-", T_INT8, "\"-\""},
+        {"{\"a\": [1, 2]}", T_JSONB, "{\"a\": [1, 2]}"},
+        {"{ \"b\" :1 }", T_JSON, "{ \"b\" :1 }"}, /* json keeps its own spacing */
+        {"plain", T_TEXT, "\"plain\""},
+        {"", T_VARCHAR, "\"\""},
+        {"42", T_TEXT, "\"42\""}, /* a number in a text column stays a string */
+        {"true", T_TEXT, "\"true\""},
+        {"3f2504e0-4f89-11d3-9a0c-0305e82c3301", T_UUID,
+         "\"3f2504e0-4f89-11d3-9a0c-0305e82c3301\""},
+        {"t", T_TEXT, "\"t\""},
+    };
+
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        const char *got = json_of(f, cases[i].v, cases[i].type);
+        if (strcmp(got, cases[i].want))
+            fail_msg("[%s] of type %u: [%s], want [%s]", cases[i].v ? cases[i].v : "NULL",
+                     cases[i].type, got, cases[i].want);
+    }
+}
+
+/* escape_json(): \b \f \n \r \t \" \\ as two characters, other bytes below 0x20 as \u00xx
+ * (lower-case hex), everything else (the solidus, DEL, UTF-8) as it is. */
+static void json_string_escapes(void **state)
+{
+    struct fx *f = *state;
+    static const struct {
+        const char *v, *want;
+    } cases[] = {
+        {"a\"b\\c", "\"a\\\"b\\\\c\""},
+        {"\b\f\n\r\t", "\"\\b\\f\\n\\r\\t\""},
+        {"\x01x\x1f\x1b", "\"\\u0001x\\u001f\\u001b\""},
+        {"a/b\x7f", "\"a/b\x7f\""},
+        {"caf\xc3\xa9 \xe2\x82\xac", "\"caf\xc3\xa9 \xe2\x82\xac\""},
+        {"'; DROP TABLE x;--", "\"'; DROP TABLE x;--\""},
+        {"\\u0041", "\"\\\\u0041\""}, /* a backslash-u in the text is text */
+    };
+
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        const char *got = json_of(f, cases[i].v, T_TEXT);
+        if (strcmp(got, cases[i].want))
+            fail_msg("case %zu: [%s], want [%s]", i, got, cases[i].want);
+    }
+    /* Exactly len bytes are read: the value need not end in NUL where the length says. */
+    {
+        struct buf b;
+        buf_init(&b, &f->a, 64);
+        sql_json_string(&b, "abc\ndef", 4);
+        assert_string_equal(buf_str(&b), "\"abc\\n\"");
+        buf_init(&b, &f->a, 64);
+        sql_json_string(&b, "xyz", 0);
+        assert_string_equal(buf_str(&b), "\"\"");
+        buf_init(&b, &f->a, 64);
+        sql_json_value(&b, "12345", 2, T_INT8);
+        assert_string_equal(buf_str(&b), "12");
     }
 }
 
@@ -1056,6 +1224,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(filter_like_ops),
+        T(filter_folded_column),
         T(filter_eq_ops),
         T(filter_cmp_ops),
         T(filter_in_op),
@@ -1076,9 +1245,12 @@ int main(void)
         T(paging_errors),
         T(order_cases),
         T(order_errors),
-        T(row_json_exact),
-        T(row_json_str_related),
+        T(row_select_exact),
+        T(row_select_str_related),
+        T(row_keys),
         T(col_expr_each_type),
+        T(json_value_each_type),
+        T(json_string_escapes),
         T(like_escape),
         T(array_literal),
         T(scope),
