@@ -5,7 +5,7 @@
 // chunk and, for a list page, its _info and first page, beside the session probe. Without it
 // they are asked one after the other (session, layout, chunk, page, data), each waiting for the
 // one before and for a render.
-import { lazy, Suspense, type ComponentType } from 'react';
+import { useEffect, useState, type ComponentType } from 'react';
 import { createBrowserRouter, matchRoutes, Navigate, type RouteObject } from 'react-router';
 import type { QueryClient } from '@tanstack/react-query';
 import { Spin } from 'antd';
@@ -22,20 +22,52 @@ interface RouteHandle {
   listView?: (params: Record<string, string | undefined>) => string | undefined;
 }
 
-function page(load: () => Promise<{ default: ComponentType }>, listView?: RouteHandle['listView']): RouteObject {
-  let loading: Promise<{ default: ComponentType }> | undefined;
-  const once = () => (loading ??= load());
-  const C = lazy(once);
-  const handle: RouteHandle = { preload: once, listView };
-  return {
-    handle,
-    element: (
-      <Suspense fallback={<Spin style={{ display: 'block', margin: '64px auto' }} />}>
-        <C />
-      </Suspense>
-    ),
-  };
+// A page whose chunk loads on demand. Not React.lazy: a Suspense boundary that has shown its
+// fallback reveals the page at React's throttled pace (up to half a second later); this shows
+// the spinner and renders the page the moment its chunk arrives, and at once when it already
+// has (warmStart asked for it while the app's code started).
+type PageModule = { default: ComponentType };
+
+function LazyPage({ load, loaded }: { load: () => Promise<PageModule>; loaded: () => PageModule | undefined }) {
+  const [mod, setMod] = useState(loaded);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    if (mod) return;
+    let live = true;
+    load().then(
+      (m) => live && setMod(m),
+      (e: unknown) => live && setError(e ?? new Error('the page did not load')),
+    );
+    return () => {
+      live = false;
+    };
+  }, [mod, load]);
+  if (error) throw error; // to the route's errorElement
+  if (!mod) return <Spin style={{ display: 'block', margin: '64px auto' }} />;
+  const C = mod.default;
+  return <C />;
 }
+
+let pages = 0;
+
+function page(load: () => Promise<PageModule>, listView?: RouteHandle['listView']): RouteObject {
+  // Each route's page is its own element: going from one route to another mounts the other
+  // page (its state included) rather than reusing the one LazyPage in the outlet.
+  const key = `page-${++pages}`;
+  let loading: Promise<PageModule> | undefined;
+  let loaded: PageModule | undefined;
+  const once = () =>
+    (loading ??= load().then(
+      (m) => (loaded = m),
+      (e: unknown) => {
+        loading = undefined; // a later visit tries again
+        throw e;
+      },
+    ));
+  const handle: RouteHandle = { preload: once, listView };
+  return { handle, element: <LazyPage key={key} load={once} loaded={() => loaded} /> };
+}
+
 // Where the menu sends each API view. Views with a page of their own are listed here; every
 // other view gets the generic pages at /r/<view>.
 export const viewRoutes: Record<string, string> = {
@@ -99,6 +131,6 @@ export function warmStart(qc: QueryClient, where: Location = window.location): v
         void qc.prefetchQuery(listQuery(view, fd));
       }
     }
-    void h.preload();
+    h.preload().catch(() => undefined); // the page shows the failure when it renders
   }
 }
