@@ -300,8 +300,10 @@ if (($(grep -c ': sum 60 (master 127.0.0.1:' <<<"$log") == 3 && nodes == 3)) &&
 else
     fail "rendezvous" "$log"
 fi
-submit distfail '"argv":["sh","-c","if [ $RANK = 1 ]; then exit 5; fi; sleep 60"],"replicas":3'
-wait_final distfail 30
+# The other ranks would sleep 5 minutes: ending within one shows srun killed them (with room
+# for a slow node on a busy machine: 30 s was once not enough under CI's load).
+submit distfail '"argv":["sh","-c","if [ $RANK = 1 ]; then exit 5; fi; sleep 300"],"replicas":3'
+wait_final distfail 60
 if [[ $(val state) == failed && $(val exit_code) == 5 ]]; then
     pass "a failing rank ends the whole job at once, with its own exit code (5)"
 else
