@@ -248,6 +248,34 @@ test('projects: create a project through the form', async () => {
   await shot(page, 'project-list');
 });
 
+test('lists: row hints show on hover; delete asks first (keyboard or mouse), Cancel keeps the row, OK removes it', async () => {
+  // Row hints and the delete confirmation mount at the first hover or click (generic/Hint.tsx):
+  // this is what a user sees of them.
+  const name = `${S.project}-gone`;
+  const made = await admin.post('/api/project_modelview/', { name, type: 'org' });
+  await page.goto(`${APP}/r/project_modelview?f=name:eq:${encodeURIComponent(name)}`);
+  await listReady(page);
+  const row = page.getByRole('row').filter({ hasText: name });
+  await row.getByTestId('row-edit').hover();
+  await page.getByRole('tooltip', { name: 'Edit' }).waitFor();
+  // From the keyboard first: the confirmation opens and the button keeps the focus.
+  await row.getByTestId('row-delete').focus();
+  await page.keyboard.press('Enter');
+  const confirm = page.locator('.ant-popconfirm').filter({ hasText: 'Delete this record?' });
+  await confirm.waitFor();
+  const focused = await page.evaluate(() => document.activeElement?.getAttribute('data-testid'));
+  if (focused !== 'row-delete') throw new Error(`after Enter the focus is on ${focused ?? 'nothing'}, not the delete button`);
+  await confirm.getByRole('button', { name: 'Cancel' }).click();
+  await confirm.waitFor({ state: 'hidden' });
+  if ((await admin.call('GET', `/api/project_modelview/${made.id}`)).status !== 200) throw new Error('Cancel deleted the project');
+  await row.getByTestId('row-delete').click();
+  await confirm.waitFor();
+  await confirm.getByRole('button', { name: 'Delete' }).click();
+  await row.waitFor({ state: 'detached' });
+  const gone = await admin.call('GET', `/api/project_modelview/${made.id}`);
+  if (gone.status !== 404) throw new Error(`after OK the project answers ${gone.status}`);
+});
+
 test('projects: add the member on the members page', async () => {
   need(S.projectId, 'the project');
   await page.goto(`${APP}/members?project=${S.projectId}`);

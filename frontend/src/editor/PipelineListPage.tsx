@@ -4,9 +4,10 @@
 import { useEffect, useState } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { Alert, App, Button, Form, Input, Modal, Select, Space, Tag, Tooltip, Upload } from 'antd';
+import { Alert, App, Button, Form, Input, Modal, Select, Space, Tag, Upload } from 'antd';
 import { CaretRightOutlined, HistoryOutlined, ImportOutlined, InboxOutlined, NodeIndexOutlined, PlusOutlined } from '@ant-design/icons';
 import { resource, type Row } from '../api';
+import { Hint, useOpenedOnce } from '../generic/Hint';
 import ResourceList from '../generic/ResourceList';
 import { useT } from '../i18n';
 import { TASK_NAME_RE } from './graph';
@@ -248,12 +249,12 @@ function RowActions({ row }: { row: Row }) {
   };
   return (
     <>
-      <Tooltip title={t('editor.list.edit')}>
+      <Hint title={t('editor.list.edit')}>
         <Link to={`/pipelines/${id}`} aria-label={t('editor.list.edit')} data-testid={`pipeline-edit-${id}`}>
           <Button type="link" size="small" icon={<NodeIndexOutlined />} tabIndex={-1} />
         </Link>
-      </Tooltip>
-      <Tooltip title={t('editor.run')}>
+      </Hint>
+      <Hint title={t('editor.run')}>
         <Button
           type="link"
           size="small"
@@ -263,12 +264,12 @@ function RowActions({ row }: { row: Row }) {
           aria-label={t('editor.run')}
           data-testid={`pipeline-run-${id}`}
         />
-      </Tooltip>
-      <Tooltip title={t('editor.runs')}>
+      </Hint>
+      <Hint title={t('editor.runs')}>
         <Link to={`/runs?pipeline=${id}`} aria-label={t('editor.runs')} data-testid={`pipeline-runs-${id}`}>
           <Button type="link" size="small" icon={<HistoryOutlined />} tabIndex={-1} />
         </Link>
-      </Tooltip>
+      </Hint>
     </>
   );
 }
@@ -277,6 +278,8 @@ export default function PipelineListPage() {
   const t = useT();
   const [newOpen, setNewOpen] = useState(false);
   const [importOpen, setImportOpen] = useState(false);
+  const newMounted = useOpenedOnce(newOpen);
+  const importMounted = useOpenedOnce(importOpen);
   return (
     <>
       <ResourceList
@@ -299,8 +302,8 @@ export default function PipelineListPage() {
           </Space>
         }
       />
-      <NewPipelineModal open={newOpen} onClose={() => setNewOpen(false)} />
-      <ImportModal open={importOpen} onClose={() => setImportOpen(false)} />
+      {newMounted && <NewPipelineModal open={newOpen} onClose={() => setNewOpen(false)} />}
+      {importMounted && <ImportModal open={importOpen} onClose={() => setImportOpen(false)} />}
     </>
   );
 }

@@ -1,6 +1,7 @@
 // How a value of any column looks in a table cell or on a show page.
-import { Tag, Tooltip, Typography } from 'antd';
+import { Tag, Typography } from 'antd';
 import { useT } from '../i18n';
+import { Hint } from './Hint';
 import { compactJson, formatTime, isRelation, isRelationList, isTimestamp, relationLabel, truncate } from './format';
 
 export interface CellValueProps {
@@ -16,11 +17,11 @@ function Cut({ text, max, mono }: { text: string; max: number; mono?: boolean })
   const style = mono ? { fontFamily: 'monospace', fontSize: 12 } : undefined;
   if (!cut) return <span style={style}>{text}</span>;
   return (
-    <Tooltip title={<span style={{ whiteSpace: 'pre-wrap', wordBreak: 'break-word' }}>{text}</span>}>
+    <Hint title={<span style={{ whiteSpace: 'pre-wrap', wordBreak: 'break-word' }}>{text}</span>}>
       <span style={style} tabIndex={0}>
         {shown}
       </span>
-    </Tooltip>
+    </Hint>
   );
 }
 

@@ -4,7 +4,7 @@
 //
 // Its queries are keyed ['list', view, ...]: invalidate ['list', view] after changing rows of
 // the view elsewhere and every list of it refreshes.
-import { useEffect, useMemo, useState, type ReactNode } from 'react';
+import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import {
   Alert,
   App,
@@ -38,6 +38,7 @@ import { Link, useSearchParams } from 'react-router';
 import { ApiError, resource, type ActionInfo, type Filter, type Row } from '../api';
 import { useT } from '../i18n';
 import { CellValue } from './CellValue';
+import { Hint, useOpenedOnce } from './Hint';
 import { LinkButton } from './LinkButton';
 import { FilterBar } from './FilterBar';
 import { buildFormData, emptyListState, readListState, writeListState, type ListFilter, type ListState } from './listQuery';
@@ -128,6 +129,7 @@ export default function ResourceList(props: ResourceListProps) {
   const [selected, setSelected] = useState<Array<number | string>>([]);
   const [busyAction, setBusyAction] = useState<string | null>(null);
   const [uploadReport, setUploadReport] = useState<UploadReport | null>(null);
+  const reportMounted = useOpenedOnce(!!uploadReport);
 
   const inf = info.data;
   const hidden = useMemo(() => new Set(props.hideColumns ?? []), [props.hideColumns]);
@@ -253,7 +255,13 @@ export default function ResourceList(props: ResourceListProps) {
   const columns: TableColumnsType<Row> = visibleCols.map((c) => ({
     key: c,
     dataIndex: c,
-    title: inf.description_columns[c] ? <Tooltip title={inf.description_columns[c]}>{inf.label_columns[c] ?? c}</Tooltip> : (inf.label_columns[c] ?? c),
+    title: inf.description_columns[c] ? (
+      <Hint title={inf.description_columns[c]}>
+        <span>{inf.label_columns[c] ?? c}</span>
+      </Hint>
+    ) : (
+      (inf.label_columns[c] ?? c)
+    ),
     sorter: inf.order_columns.includes(c),
     sortOrder: state.order?.col === c ? (state.order.dir === 'asc' ? 'ascend' : 'descend') : null,
     sortDirections: ['ascend', 'descend'],
@@ -280,12 +288,12 @@ export default function ResourceList(props: ResourceListProps) {
         <Space size={0} wrap data-testid="row-actions">
           {props.rowActions?.(row)}
           {perms.show && (
-            <Tooltip title={t('generic.show')}>
+            <Hint title={t('generic.show')}>
               <LinkButton to={props.rowLink?.(row) ?? `/r/${view}/${String(row.id)}`} aria-label={t('generic.show')} type="link" size="small" icon={<EyeOutlined />} />
-            </Tooltip>
+            </Hint>
           )}
           {canEdit && (
-            <Tooltip title={t('generic.edit')}>
+            <Hint title={t('generic.edit')}>
               <LinkButton
                 to={`/r/${view}/${String(row.id)}/edit`}
                 aria-label={t('generic.edit')}
@@ -294,7 +302,7 @@ export default function ResourceList(props: ResourceListProps) {
                 size="small"
                 icon={<EditOutlined />}
               />
-            </Tooltip>
+            </Hint>
           )}
           {singleActions.map((a) => (
             <Button
@@ -309,24 +317,12 @@ export default function ResourceList(props: ResourceListProps) {
             </Button>
           ))}
           {perms.delete && (
-            <Popconfirm
-              title={t('generic.deleteConfirm')}
-              okText={props.deleteLabel ?? t('generic.delete')}
-              okButtonProps={{ danger: true }}
-              cancelText={t('generic.cancel')}
+            <DeleteButton
+              label={props.deleteLabel ?? t('generic.delete')}
+              confirm={t('generic.deleteConfirm')}
+              cancel={t('generic.cancel')}
               onConfirm={() => remove(row)}
-            >
-              <Tooltip title={props.deleteLabel ?? t('generic.delete')}>
-                <Button
-                  type="link"
-                  size="small"
-                  danger
-                  icon={<DeleteOutlined />}
-                  aria-label={props.deleteLabel ?? t('generic.delete')}
-                  data-testid="row-delete"
-                />
-              </Tooltip>
-            </Popconfirm>
+            />
           )}
         </Space>
       ),
@@ -382,14 +378,14 @@ export default function ResourceList(props: ResourceListProps) {
           </Button>
         ))}
       {props.toolbarExtra}
-      <Tooltip title={t('generic.refresh')}>
+      <Hint title={t('generic.refresh')}>
         <Button
           icon={<ReloadOutlined />}
           aria-label={t('generic.refresh')}
           onClick={() => void list.refetch()}
           loading={list.isFetching && !list.isLoading}
         />
-      </Tooltip>
+      </Hint>
       {!compact && columnChooser}
       {!compact && inf.download_data && (
         // Every row the filters match (page_size -1: the server's maximum), not just this page.
@@ -404,9 +400,9 @@ export default function ResourceList(props: ResourceListProps) {
               {t('generic.importCsv')}
             </Button>
           </Upload>
-          <Tooltip title={t('generic.importTemplate')}>
+          <Hint title={t('generic.importTemplate')}>
             <Button icon={<DownloadOutlined />} href={`/api/${view}/download_template/`} download aria-label={t('generic.importTemplate')} />
-          </Tooltip>
+          </Hint>
         </Space.Compact>
       )}
       {canAdd && (
@@ -497,8 +493,46 @@ export default function ResourceList(props: ResourceListProps) {
           size: compact ? 'small' : 'default',
         }}
       />
-      <UploadReportModal report={uploadReport} onClose={() => setUploadReport(null)} />
+      {reportMounted && <UploadReportModal report={uploadReport} onClose={() => setUploadReport(null)} />}
     </div>
+  );
+}
+
+// A row's delete button. The confirmation and the hint mount at the first click or hover (see
+// Hint): twenty rows of idle popconfirms and tooltips were a large part of a list's first render.
+// Mounting them replaces the button's element; one pressed from the keyboard gets the focus back.
+function DeleteButton({ label, confirm, cancel, onConfirm }: { label: string; confirm: string; cancel: string; onConfirm: () => unknown }) {
+  const [open, setOpen] = useState<boolean | null>(null); // null: never opened, nothing mounted
+  const ref = useRef<HTMLButtonElement>(null);
+  const refocus = useRef(false);
+  useEffect(() => {
+    if (open && refocus.current) ref.current?.focus();
+    refocus.current = false;
+  }, [open]);
+  const button = (
+    <Button
+      ref={ref}
+      type="link"
+      size="small"
+      danger
+      icon={<DeleteOutlined />}
+      aria-label={label}
+      data-testid="row-delete"
+      onClick={(e) => {
+        if (open !== null) return;
+        refocus.current = e.currentTarget === document.activeElement;
+        setOpen(true);
+      }}
+    />
+  );
+  if (open === null) return <Hint title={label}>{button}</Hint>;
+  return (
+    <Popconfirm title={confirm} okText={label} okButtonProps={{ danger: true }} cancelText={cancel} onConfirm={onConfirm} open={open} onOpenChange={setOpen}>
+      {/* Hidden while the confirmation is open: it would cover the confirmation's own button. */}
+      <Tooltip title={label} open={open ? false : undefined}>
+        {button}
+      </Tooltip>
+    </Popconfirm>
   );
 }
 
