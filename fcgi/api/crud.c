@@ -689,7 +689,7 @@ static bool given(const struct write *w, size_t i)
 /* Columns a write stores in its own table (not computed, not many-to-many). */
 static bool stored(const struct column *c)
 {
-    return !c->sql && c->type != COL_M2M && !(c->flags & COL_PK);
+    return !c->sql && c->type != COL_M2M && !(c->flags & (COL_PK | COL_INPUT));
 }
 
 static void audit_cte(struct ctx *cx, const struct resource *res, const char *op, struct params *p,

@@ -43,6 +43,9 @@ enum col_flag {
     COL_HIDDEN = 1 << 10, /* not exposed at all; only hooks write it */
     COL_NULLABLE = 1 << 11,
     COL_TEXTAREA = 1 << 12, /* long text: ui-type textArea */
+    /* Accepted by writes for the resource's hooks only (a confirmation, a current password):
+     * not a column of the table, so never stored nor read back. */
+    COL_INPUT = 1 << 13,
 };
 
 #define COL_RW (COL_LIST | COL_SHOW | COL_ADD | COL_EDIT | COL_SEARCH | COL_ORDER)

@@ -2,7 +2,10 @@
  * res_users.c — users (admin-managed), roles, and the caller's own profile.
  *
  * Passwords arrive in the "password" field, are hashed with yescrypt before
- * they reach SQL, and are never read back: the column is write-only.
+ * they reach SQL, and are never read back: the column is write-only.  A user
+ * who sets a new password of their own through userinfo gives the present one
+ * too ("current_password"): a stolen session or API token alone cannot take
+ * over the account.  Admins set passwords through users without it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +26,30 @@ enum err res_hash_password_hook(struct ctx *cx, struct write *w)
         w->vals[i] = arena_strdup(cx->arena, hash);
     }
     return ERR_OK;
+}
+
+/* userinfo: a new password needs the present one. */
+static enum err userinfo_pre_write(struct ctx *cx, struct write *w)
+{
+    const char **pw = write_slot(w, "password"), **cur = write_slot(w, "current_password");
+    const char *p[1];
+    struct pg_result *r;
+    bool ok;
+
+    if (pw && *pw) {
+        if (!cur || !*cur || !**cur)
+            return resp_error(cx, ERR_UNPROCESSABLE,
+                              "current_password: required to set a new password");
+        p[0] = crud_i64(cx, cx->user.id);
+        if (db_query(cx->db, cx->arena,
+                     "SELECT \"password\" FROM \"users\" WHERE \"id\" = $1::bigint", 1, p, &r,
+                     NULL))
+            return resp_error(cx, ERR_UNAVAILABLE, "database unavailable, try again");
+        ok = db_rows(r) == 1 && db_val(r, 0, 0) && auth_check_password(*cur, db_val(r, 0, 0));
+        if (!ok)
+            return resp_error(cx, ERR_FORBIDDEN, "current_password: does not match");
+    }
+    return res_hash_password_hook(cx, w);
 }
 
 #define USERNAME_COL(fl)                                                                          \
@@ -182,6 +209,12 @@ static const struct column userinfo_cols[] = {
      .max_len = 200,
      .regex = "^([^@ ]+@[^@ ]+)?$"},
     PASSWORD_COL(COL_EDIT),
+    {.name = "current_password",
+     .type = COL_TEXT,
+     .flags = COL_EDIT | COL_SECRET | COL_INPUT,
+     .label = "Current password",
+     .description = "your present password; required with a new one",
+     .max_len = 1024},
     ROLES_COL(COL_LIST | COL_SHOW),
     {.name = "last_login",
      .type = COL_TIME,
@@ -203,7 +236,7 @@ const struct resource res_userinfo = {
     .order_col = "id",
     .order_dir = "asc",
     .page_size = 1,
-    .pre_write = res_hash_password_hook,
+    .pre_write = userinfo_pre_write,
     .routes = userinfo_routes,
     .nroutes = ARRAY_LEN(userinfo_routes),
     .menu = {"me", "Me", "Profile", "fa-id-card"},

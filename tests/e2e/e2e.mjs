@@ -539,6 +539,33 @@ test('members: a project creator who is not an admin adds someone by their exact
     throw new Error(`the API does not list the outsider as a dev of the project: ${JSON.stringify(l.data)}`);
 });
 
+test('profile: a new password needs the present one; a wrong one gets the server\'s message', async () => {
+  // A user of its own: the others' passwords stay as the other tests expect them.
+  const u = `${S.outsider}-pw`;
+  const roles = await admin.list('roles', { page_size: 100 });
+  await admin.post('/api/users/', { username: u, password: pw(u), roles: [roles.data.find((r) => r.name === 'user').id] });
+  const m = await freshUserPage(u);
+  try {
+    await m.p.goto(`${APP}/profile`);
+    const form = m.p.getByTestId('password-form');
+    await form.getByTestId('password-current').fill('not-my-password');
+    await form.getByTestId('password-new').fill(`${u}-New2!`);
+    await form.getByTestId('password-confirm').fill(`${u}-New2!`);
+    allow(403, /\/api\/userinfo\/\d+$/, 'a wrong present password is refused');
+    await form.getByTestId('password-submit').click();
+    await form.getByRole('alert').filter({ hasText: 'current_password: does not match' }).waitFor();
+    if ((await new Api().call('POST', '/api/login', { username: u, password: `${u}-New2!` })).status !== 401)
+      throw new Error('the new password works after a wrong present one');
+    await form.getByTestId('password-current').fill(pw(u));
+    await form.getByTestId('password-submit').click();
+    await m.p.getByText('Password changed').waitFor();
+    await Api.login(u, `${u}-New2!`);
+  } finally {
+    await T.closeContext(m.c);
+    T.setPage(page);
+  }
+});
+
 test('layout: the editor and the run detail at 1920×1080', async () => {
   need(S.runId, 'the run');
   await page.setViewportSize({ width: 1920, height: 1080 });

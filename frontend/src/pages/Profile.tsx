@@ -1,6 +1,7 @@
 // /profile — the caller's own record (view userinfo, scoped to the caller): what it shows,
 // editing the fields userinfo lets one edit (nickname, email), and a new password (userinfo's
-// write-only password field; the server hashes it).
+// write-only password field; the server hashes it), which the server accepts only with the
+// present one.
 import { useMemo, useState } from 'react';
 import { Alert, App, Button, Card, Col, Descriptions, Form, Input, Row as GridRow, Skeleton, Tag } from 'antd';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
@@ -19,17 +20,17 @@ const VIEW = 'userinfo';
 function PasswordForm({ id, field }: { id: number; field: FieldInfo }) {
   const t = useT();
   const { message } = App.useApp();
-  const [form] = Form.useForm<{ password: string; confirm: string }>();
+  const [form] = Form.useForm<{ current: string; password: string; confirm: string }>();
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   // The same rules the generated form would apply (the server's minimum length, ...).
   const spec = useMemo(() => fieldSpec({ ...field, required: true, validators: [{ type: 'DataRequired' }, ...field.validators] }, 'add', t), [field, t]);
 
-  async function submit(v: { password: string }) {
+  async function submit(v: { current: string; password: string }) {
     setError(null);
     setBusy(true);
     try {
-      await resource.update(VIEW, id, { password: v.password });
+      await resource.update(VIEW, id, { password: v.password, current_password: v.current });
       form.resetFields();
       message.success(t('generic.profile.passwordChanged'));
     } catch (e) {
@@ -43,8 +44,15 @@ function PasswordForm({ id, field }: { id: number; field: FieldInfo }) {
     <Form form={form} layout="vertical" onFinish={submit} style={{ maxWidth: 420 }} data-testid="password-form">
       {/* Lets password managers tie the new password to this account. */}
       <input type="text" autoComplete="username" hidden readOnly />
+      <Form.Item
+        name="current"
+        label={t('generic.profile.currentPassword')}
+        rules={[{ required: true, message: t('generic.form.required', { field: t('generic.profile.currentPassword') }) }]}
+      >
+        <Input.Password autoComplete="current-password" data-testid="password-current" />
+      </Form.Item>
       <Form.Item name="password" label={t('generic.profile.newPassword')} rules={spec.rules} extra={spec.help || undefined}>
-        <Input.Password autoComplete="new-password" />
+        <Input.Password autoComplete="new-password" data-testid="password-new" />
       </Form.Item>
       <Form.Item
         name="confirm"
@@ -59,7 +67,7 @@ function PasswordForm({ id, field }: { id: number; field: FieldInfo }) {
           }),
         ]}
       >
-        <Input.Password autoComplete="new-password" />
+        <Input.Password autoComplete="new-password" data-testid="password-confirm" />
       </Form.Item>
       {error && <Alert type="error" showIcon role="alert" message={error} style={{ marginBottom: 16 }} />}
       <Button type="primary" htmlType="submit" loading={busy} data-testid="password-submit">
