@@ -566,6 +566,35 @@ test('profile: a new password needs the present one; a wrong one gets the server
   }
 });
 
+test('i18n: in Chinese the server\'s labels, titles and menu entries are Chinese too', async () => {
+  const c = await T.newContext(browser);
+  await c.addCookies([
+    { name: 'cube_session', value: admin.token, url: BASE, httpOnly: true, sameSite: 'Lax' },
+    { name: 'myapp_username', value: 'admin', url: BASE, sameSite: 'Lax' },
+  ]);
+  // Also run on the first about:blank, which has no storage.
+  await c.addInitScript(() => {
+    try {
+      localStorage.setItem('cube.lang', 'zh');
+    } catch {
+      /* not the app's origin */
+    }
+  });
+  const p = T.setPage(await c.newPage());
+  try {
+    await p.goto(`${APP}/r/project_modelview`);
+    await listReady(p);
+    await p.getByText('项目列表', { exact: true }).first().waitFor();
+    await p.getByRole('columnheader', { name: '名称' }).first().waitFor();
+    await p.locator('.ant-layout-sider').getByRole('link', { name: '项目成员', exact: true }).waitFor();
+    if (await p.getByRole('columnheader', { name: 'Name', exact: true }).count()) throw new Error('an English column header is left');
+    await shot(p, 'projects-zh');
+  } finally {
+    await T.closeContext(c);
+    T.setPage(page);
+  }
+});
+
 test('layout: the editor and the run detail at 1920×1080', async () => {
   need(S.runId, 'the run');
   await page.setViewportSize({ width: 1920, height: 1080 });

@@ -3,6 +3,8 @@
 // and the set of views is the OpenAPI document's paths. Also the shared _info query.
 import { useQuery } from '@tanstack/react-query';
 import { request, resource, type FormData, type ResourceInfo } from '../api';
+import { useI18n } from '../i18n';
+import { zhInfo } from '../i18n/labels';
 
 // Views whose name does not follow from their table.
 const TABLE_VIEWS: Record<string, string> = {
@@ -52,8 +54,11 @@ export const infoQuery = (view: string) => ({
   staleTime: 10 * 60_000,
 });
 
+// In the language of the page: the cache holds the server's English document, and a Chinese
+// page reads it through zhInfo (i18n/labels.ts).
 export function useInfo(view: string | undefined) {
-  return useQuery<ResourceInfo>({ ...infoQuery(view ?? ''), enabled: !!view });
+  const { lang } = useI18n();
+  return useQuery<ResourceInfo>({ ...infoQuery(view ?? ''), enabled: !!view, select: lang === 'zh' ? zhInfo : undefined });
 }
 
 // One page of a list. Keyed ['list', view, form_data]: invalidate ['list', view] after changing

@@ -7,6 +7,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, Navigate, Outlet, useLocation, useNavigate } from 'react-router';
 import { request, setUnauthorizedHandler } from '../api';
 import { useI18n } from '../i18n';
+import { localizeLabel } from '../i18n/labels';
 import { routeForView } from '../routes';
 import { likelySignedIn, meKey, menuQuery, unreadQuery, useMe } from './session';
 
@@ -35,10 +36,10 @@ export function Layout() {
         label: t(`menu.${g.name}`) === `menu.${g.name}` ? g.title : t(`menu.${g.name}`),
         children: (g.children ?? []).map((c) => ({
           key: routeForView(c.name),
-          label: <Link to={routeForView(c.name)}>{c.title}</Link>,
+          label: <Link to={routeForView(c.name)}>{localizeLabel(c.title, lang)}</Link>,
         })),
       })),
-    [menu.data, t],
+    [menu.data, t, lang],
   );
 
   // Someone who signed in before (the server's readable companion cookie of the session) gets
