@@ -124,9 +124,12 @@ expect "the retry succeeds" 20 "SELECT state || ':' || try_number FROM task_inst
 
 # --- PostgreSQL restarted under load ------------------------------------------------------------
 P4=$(mkpipe pgrestart '{"c2":{"upstream":["c1"]},"c3":{"upstream":["c2"]},"c4":{"upstream":["c3"]},"c5":{"upstream":["c4"]},"c6":{"upstream":["c5"]}}')
-for n in c1 c2 c3 c4 c5 c6; do mktask "$P4" "$n" 'sleep 0.4' >/dev/null; done
+for n in c1 c2 c3 c4 c5 c6; do mktask "$P4" "$n" 'sleep 1' >/dev/null; done
 R=$(run_of "$P4")
-expect "a chain is under way" 20 "SELECT state FROM task_instance WHERE run_id = $R AND task_key = 'c2'" running
+# Under way: a task has started and not all have finished (a six-second window; waiting for one
+# given task to be seen running missed its 0.4 s under CI load).
+expect "a chain is under way" 20 \
+    "SELECT bool_or(state IN ('running', 'succeeded')) AND bool_or(state <> 'succeeded') FROM task_instance WHERE run_id = $R" t
 PGBIN=$(dirname "$(find /usr/lib/postgresql -name pg_ctl -path '*/bin/*' 2>/dev/null | sort -V | tail -n 1)")
 if ((EUID == 0)); then as_pg() { runuser -u cube -- "$@"; }; else as_pg() { "$@"; }; fi
 as_pg "$PGBIN/pg_ctl" -D "$VAR/pg" restart -m fast -w -t 60 >/dev/null 2>&1
