@@ -23,6 +23,10 @@ enum err auth_logout(struct ctx *cx);
 enum err auth_login_page(struct ctx *cx);
 enum err auth_login_form(struct ctx *cx);
 enum err auth_logout_page(struct ctx *cx);
+/* The failed-login throttle, for other password checks of an account (userinfo's present
+ * password): whether the account or the caller's address is blocked, and one more failure. */
+bool auth_throttled(struct ctx *cx, const char *username);
+void auth_note_failure(struct ctx *cx, const char *username);
 
 /* metrics.c: counters shared by all workers (anonymous shared memory made before fork). */
 void metrics_init(void);

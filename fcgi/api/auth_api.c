@@ -239,7 +239,7 @@ static const char *throttle_key(struct ctx *cx, const char *kind, const char *v)
     return arena_printf(cx->arena, "cube:loginfail:%s:%.32s", kind, d);
 }
 
-static bool throttled(struct ctx *cx, const char *username)
+bool auth_throttled(struct ctx *cx, const char *username)
 {
     const char *keys[] = {throttle_key(cx, "u", username),
                           throttle_key(cx, "ip", cx->req.remote_addr ? cx->req.remote_addr : "")};
@@ -256,7 +256,7 @@ static bool throttled(struct ctx *cx, const char *username)
     return false;
 }
 
-static void note_failure(struct ctx *cx, const char *username)
+void auth_note_failure(struct ctx *cx, const char *username)
 {
     int64_t n;
     if (kv_incr_expire(cx->kv, throttle_key(cx, "u", username), cfg.login_window, &n) ||
@@ -311,7 +311,7 @@ static enum err check_login(struct ctx *cx, const char *username, const char *pa
         return resp_error(cx, ERR_BADREQ, "username and password are required");
     if (strlen(username) > 64 || strlen(password) > 1024)
         return resp_error(cx, ERR_UNAUTH, "invalid username or password");
-    if (throttled(cx, username)) {
+    if (auth_throttled(cx, username)) {
         resp_header(cx, "Retry-After: %lld", (long long)cfg.login_window);
         return resp_error(cx, ERR_THROTTLED, "too many failed logins; try again later");
     }
@@ -335,7 +335,7 @@ static enum err check_login(struct ctx *cx, const char *username, const char *pa
             uid = 0;
     }
     if (!uid) {
-        note_failure(cx, username);
+        auth_note_failure(cx, username);
         return resp_error(cx, ERR_UNAUTH, "invalid username or password");
     }
     if ((e = load_user(cx, uid, -1)))

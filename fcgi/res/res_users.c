@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api.h"
 #include "api/crud.h"
+#include "core/cfg.h"
 #include "core/auth.h"
 #include "res/res.h"
 #include "core/common.h"
@@ -40,14 +42,22 @@ static enum err userinfo_pre_write(struct ctx *cx, struct write *w)
         if (!cur || !*cur || !**cur)
             return resp_error(cx, ERR_UNPROCESSABLE,
                               "current_password: required to set a new password");
+        /* Wrong present passwords count as failed logins of the account. */
+        if (auth_throttled(cx, cx->user.username)) {
+            resp_header(cx, "Retry-After: %lld", (long long)cfg.login_window);
+            return resp_error(cx, ERR_THROTTLED,
+                              "too many failed password checks; try again later");
+        }
         p[0] = crud_i64(cx, cx->user.id);
         if (db_query(cx->db, cx->arena,
                      "SELECT \"password\" FROM \"users\" WHERE \"id\" = $1::bigint", 1, p, &r,
                      NULL))
             return resp_error(cx, ERR_UNAVAILABLE, "database unavailable, try again");
         ok = db_rows(r) == 1 && db_val(r, 0, 0) && auth_check_password(*cur, db_val(r, 0, 0));
-        if (!ok)
+        if (!ok) {
+            auth_note_failure(cx, cx->user.username);
             return resp_error(cx, ERR_FORBIDDEN, "current_password: does not match");
+        }
     }
     return res_hash_password_hook(cx, w);
 }
