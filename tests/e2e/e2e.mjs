@@ -566,7 +566,7 @@ test('profile: a new password needs the present one; a wrong one gets the server
   }
 });
 
-test('i18n: in Chinese the server\'s labels, titles and menu entries are Chinese too', async () => {
+test('i18n: in Chinese the server\'s labels, help texts, titles and menu entries are Chinese too', async () => {
   const c = await T.newContext(browser);
   await c.addCookies([
     { name: 'cube_session', value: admin.token, url: BASE, httpOnly: true, sameSite: 'Lax' },
@@ -589,6 +589,11 @@ test('i18n: in Chinese the server\'s labels, titles and menu entries are Chinese
     await p.locator('.ant-layout-sider').getByRole('link', { name: '项目成员', exact: true }).waitFor();
     if (await p.getByRole('columnheader', { name: 'Name', exact: true }).count()) throw new Error('an English column header is left');
     await shot(p, 'projects-zh');
+    // A form's field labels and help texts too.
+    await p.goto(`${APP}/r/project_modelview/new`);
+    const form = p.getByTestId('resource-form');
+    await form.getByLabel('名称', { exact: true }).waitFor();
+    await form.getByText('唯一的项目名称').waitFor();
   } finally {
     await T.closeContext(c);
     T.setPage(page);

@@ -1,8 +1,8 @@
-// The server describes its views in English (_info's labels and titles, the menu's entries,
-// action names). In Chinese the app shows them through this table, keyed by the English text
-// the server sends; a text missing here is shown as sent. labels.test.ts reads the server's
-// resource tables (fcgi/res/*.c, res.h) and fails when one of their labels, menu titles or action
-// names and confirmations has no entry. Column descriptions (help texts) stay in English.
+// The server describes its views in English (_info's labels, descriptions and titles, the
+// menu's entries, action names). In Chinese the app shows them through these tables, keyed by
+// the English text the server sends; a text missing here is shown as sent. labels.test.ts reads
+// the server's resource tables (fcgi/res/*.c, res.h) and fails when one of their labels, menu
+// titles, action names and confirmations, or column descriptions has no entry.
 import type { ResourceInfo } from '../api';
 import type { Lang } from './index';
 
@@ -158,15 +158,76 @@ export const zhLabels: Record<string, string> = {
   'Delete the selected records?': '删除所选记录？',
 };
 
+// Column descriptions (the help under a form field and in a column header's hint).
+export const zhDescriptions: Record<string, string> = {
+  "'ip host' lines": "每行一条 'ip 主机名'",
+  '0: none': '0：不限',
+  '0: run every tick; N: skip all but the newest N pending ticks': '0：每个时刻都运行；N：只运行最新的 N 个待运行时刻，其余跳过',
+  '4G, 512M, or request~limit: 1G~4G': '4G、512M，或 请求~上限：1G~4G',
+  'Alpha templates are visible to admins and their author only': 'Alpha 模板只对管理员和作者可见',
+  'IANA name the cron is read in, e.g. Asia/Shanghai': '解释 cron 表达式所用的 IANA 时区名，例如 Asia/Shanghai',
+  'JSON object of strings': '值为字符串的 JSON 对象',
+  'JSON object: cpu, memory, gpu for tasks that name none': 'JSON 对象：未指定资源的任务所用的 cpu、memory、gpu',
+  'JSON object: engine, cluster, org (resource group), volume_mount, node_selector':
+    'JSON 对象：engine、cluster、org（资源组）、volume_mount、node_selector',
+  'KEY=value lines': '每行一个 KEY=value',
+  'KEY=value lines given to every task': '每行一个 KEY=value，传给每个任务',
+  "Kubernetes: the API server's CA, PEM": 'Kubernetes：API server 的 CA 证书（PEM）',
+  'Slurm: a directory every node sees (job working directories and logs)': 'Slurm：所有节点都能访问的目录（作业工作目录和日志）',
+  'Slurm: the user jobs run as (X-SLURM-USER-NAME)': 'Slurm：运行作业的用户（X-SLURM-USER-NAME）',
+  'a Slurm JWT or a Kubernetes bearer token; stored encrypted, never shown': 'Slurm JWT 或 Kubernetes bearer token；加密保存，不再显示',
+  'a tick runs only after the previous tick succeeded': '上一个时刻的运行成功后才运行本时刻',
+  'at least 8 characters; stored as a yescrypt hash': '至少 8 个字符；以 yescrypt 哈希保存',
+  "base64 of Slurm's auth/jwt key, to mint short-lived tokens; stored encrypted, never shown":
+    'Slurm auth/jwt 密钥的 base64，用于签发短期令牌；加密保存，不再显示',
+  'cards: 1, 0.5, 1(V100)': '卡数：1、0.5、1(V100)',
+  'comma-separated run states': '运行状态，逗号分隔',
+  'comma-separated usernames': '用户名，逗号分隔',
+  'cores: 2, or request~limit: 0.5~4': '核数：2，或 请求~上限：0.5~4',
+  'creator: manages the project and its members; dev, ops: members': 'creator：管理项目及其成员；dev、ops：成员',
+  'empty: never': '留空：永不过期',
+  'empty: the template runs on the host': '留空：模板直接在主机上运行',
+  'first cron tick to run (backfill start)': '第一个要运行的定时时刻（补录起点）',
+  'index (palette order), help_url': 'index（在组件面板中的顺序）、help_url',
+  'k=v;k=v': 'k=v;k=v',
+  'lowercase letters, digits and inner dashes': '小写字母、数字和中间的短横线',
+  'minute hour day-of-month month day-of-week': '分 时 日 月 周',
+  'name of the image pull secret on Kubernetes': 'Kubernetes 上拉取镜像所用 secret 的名称',
+  'name(type):/path, comma separated': 'name(type):/path，逗号分隔',
+  'org: a team project; job-template: a template category': 'org：团队项目；job-template：模板分类',
+  'registry host, e.g. registry.example.com:5000': '仓库地址，例如 registry.example.com:5000',
+  "replaces the template's entrypoint; lines run in order": '替换模板的入口；逐行按顺序执行',
+  'repository/name:tag': 'repository/name:tag',
+  'role ids; the admin role grants everything': '角色 ID；admin 角色拥有全部权限',
+  'run states, comma separated': '运行状态，逗号分隔',
+  'schema: {group: {--arg: {type, label, require, choice, range, default, describe, editable}}}':
+    '参数定义：{group: {--arg: {type, label, require, choice, range, default, describe, editable}}}',
+  'signs each body: X-Cube-Signature: sha256=<HMAC>': '用于给每个请求体签名：X-Cube-Signature: sha256=<HMAC>',
+  'slurmrestd or Kubernetes API base URL, e.g. http://127.0.0.1:6820': 'slurmrestd 或 Kubernetes API 的地址，例如 http://127.0.0.1:6820',
+  'stored encrypted; never shown again': '加密保存；不再显示',
+  'tasks of one run at once': '一次运行中同时执行的任务数',
+  "the command; the task's arguments follow it as flags": '命令；任务参数以选项形式跟在其后',
+  "the editor's nodes and edges": '编辑器中的节点和连线',
+  'the first characters of the token, to recognise it': '令牌的开头几个字符，便于辨认',
+  'unique in its pipeline: lowercase letters, digits and inner dashes': '在流水线内唯一：小写字母、数字和中间的短横线',
+  'unique project name': '唯一的项目名称',
+  "validated and completed against the template's schema": '按模板的参数定义校验并补全',
+  'what a project\'s expand names: {"cluster": "<name>"}': '项目 expand 中引用的名称：{"cluster": "<name>"}',
+  'what the token is for': '令牌的用途',
+  'your present password; required with a new one': '你现在的密码；设置新密码时必填',
+  '{task: {"upstream": [task, ...]}}': '{task: {"upstream": [task, ...]}}',
+};
+
 export function localizeLabel(text: string, lang: Lang): string {
   return lang === 'zh' ? (zhLabels[text] ?? text) : text;
 }
 
-// _info in Chinese: labels, titles, form field labels, action names and confirmations. The
-// titles the server composes ("Project list", "Add Project", ...) are composed again around the
+// _info in Chinese: labels, descriptions, titles, form fields, action names and
+// confirmations. The titles the server composes ("Project list", "Add Project", ...) are composed again around the
 // translated label.
 export function zhInfo(info: ResourceInfo): ResourceInfo {
   const tr = (s: string) => zhLabels[s] ?? s;
+  const trd = (s: string) => zhDescriptions[s] ?? s;
   const label = tr(info.label_title);
   return {
     ...info,
@@ -176,8 +237,9 @@ export function zhInfo(info: ResourceInfo): ResourceInfo {
     edit_title: `编辑${label}`,
     show_title: `${label}详情`,
     label_columns: Object.fromEntries(Object.entries(info.label_columns).map(([k, v]) => [k, tr(v)])),
-    add_columns: info.add_columns.map((f) => ({ ...f, label: tr(f.label) })),
-    edit_columns: info.edit_columns.map((f) => ({ ...f, label: tr(f.label) })),
+    description_columns: Object.fromEntries(Object.entries(info.description_columns).map(([k, v]) => [k, trd(v)])),
+    add_columns: info.add_columns.map((f) => ({ ...f, label: tr(f.label), description: trd(f.description) })),
+    edit_columns: info.edit_columns.map((f) => ({ ...f, label: tr(f.label), description: trd(f.description) })),
     action: Object.fromEntries(Object.entries(info.action).map(([k, a]) => [k, { ...a, text: tr(a.text), confirmation: tr(a.confirmation) }])),
   };
 }
