@@ -27,6 +27,9 @@ enum err auth_logout_page(struct ctx *cx);
  * password): whether the account or the caller's address is blocked, and one more failure. */
 bool auth_throttled(struct ctx *cx, const char *username);
 void auth_note_failure(struct ctx *cx, const char *username);
+/* A new session token for cx->user, issued now (after a password change ended the others);
+ * a browser session (cookie) gets it as its cookie too.  NULL if it could not be made. */
+const char *auth_renew_session(struct ctx *cx);
 
 /* metrics.c: counters shared by all workers (anonymous shared memory made before fork). */
 void metrics_init(void);

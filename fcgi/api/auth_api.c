@@ -31,6 +31,7 @@ enum { CACHE_N = 64 };
 
 struct cached_user {
     int64_t id, expires_us, gen;
+    int64_t pw_changed; /* password_changed_at, milliseconds (0: never) */
     char username[72];
     bool admin;
 };
@@ -44,7 +45,7 @@ struct cached_token {
 struct cached_jwt {
     char token[512];
     char username[72];
-    int64_t uid, exp;
+    int64_t uid, exp, iat;
 };
 
 static struct cached_user user_cache[CACHE_N];
@@ -75,7 +76,8 @@ static int64_t auth_generation(struct ctx *cx)
     return (int64_t)((uint64_t)redis_gen << 32 ^ metrics_auth_gen());
 }
 
-static enum err verify_jwt(struct ctx *cx, const char *tok, int64_t *uid, const char **name)
+static enum err verify_jwt(struct ctx *cx, const char *tok, int64_t *uid, const char **name,
+                           int64_t *iat)
 {
     int64_t now = clock_wall_s();
     size_t n = strlen(tok);
@@ -88,9 +90,10 @@ static enum err verify_jwt(struct ctx *cx, const char *tok, int64_t *uid, const 
     if (n < sizeof(cj->token) && cj->exp > now && !strcmp(cj->token, tok)) {
         *uid = cj->uid;
         *name = cj->username;
+        *iat = cj->iat;
         return ERR_OK;
     }
-    if (auth_jwt_verify_exp(cx->arena, cfg.jwt_secret, tok, now, uid, name, &exp))
+    if (auth_jwt_verify_exp(cx->arena, cfg.jwt_secret, tok, now, uid, name, &exp, iat))
         return ERR_UNAUTH;
     if (n < sizeof(cj->token) && strlen(*name) < sizeof(cj->username)) {
         /* Cached no longer than the token lives. */
@@ -98,17 +101,21 @@ static enum err verify_jwt(struct ctx *cx, const char *tok, int64_t *uid, const 
         snprintf(cj->username, sizeof(cj->username), "%s", *name);
         cj->uid = *uid;
         cj->exp = exp;
+        cj->iat = *iat;
     }
     return ERR_OK;
 }
 
 static const char USER_SQL[] =
     "SELECT u.\"username\", u.\"active\", EXISTS (SELECT 1 FROM \"user_role\" ur JOIN \"roles\" r "
-    "ON r.\"id\" = ur.\"role_id\" WHERE ur.\"user_id\" = u.\"id\" AND r.\"name\" = 'admin') "
+    "ON r.\"id\" = ur.\"role_id\" WHERE ur.\"user_id\" = u.\"id\" AND r.\"name\" = 'admin'), "
+    "coalesce(floor(extract(epoch FROM u.\"password_changed_at\") * 1000), 0)::bigint "
     "FROM \"users\" u WHERE u.\"id\" = $1::bigint";
 
-/* Fills cx->user for uid; ERR_UNAUTH when the user is gone or inactive. gen: see above. */
-static enum err load_user(struct ctx *cx, int64_t uid, int64_t gen)
+/* Fills cx->user for uid; ERR_UNAUTH when the user is gone or inactive. gen: see above.
+ * *pw_changed (optional): when the password last changed, milliseconds since the epoch (0:
+ * never). */
+static enum err load_user(struct ctx *cx, int64_t uid, int64_t gen, int64_t *pw_changed)
 {
     struct cached_user *cu = &user_cache[(uint64_t)uid % CACHE_N];
     int64_t now = clock_mono_us();
@@ -120,6 +127,8 @@ static enum err load_user(struct ctx *cx, int64_t uid, int64_t gen)
         cx->user.id = uid;
         cx->user.username = cu->username;
         cx->user.admin = cu->admin;
+        if (pw_changed)
+            *pw_changed = cu->pw_changed;
         return ERR_OK;
     }
     if ((e = db_query(cx->db, cx->arena, USER_SQL, 1, p, &r, NULL)))
@@ -129,10 +138,13 @@ static enum err load_user(struct ctx *cx, int64_t uid, int64_t gen)
     cx->user.id = uid;
     cx->user.username = arena_strdup(cx->arena, db_val(r, 0, 0));
     cx->user.admin = !strcmp(db_val(r, 0, 2), "t");
+    if (pw_changed)
+        *pw_changed = db_i64(r, 0, 3);
     if (gen >= 0 && strlen(cx->user.username) < sizeof(cu->username)) {
         cu->id = uid;
         cu->gen = gen;
         cu->admin = cx->user.admin;
+        cu->pw_changed = db_i64(r, 0, 3);
         snprintf(cu->username, sizeof(cu->username), "%s", cx->user.username);
         cu->expires_us = now + cfg.auth_cache_ttl * 1000000;
     }
@@ -182,7 +194,7 @@ static enum err api_token_user(struct ctx *cx, const char *token, int64_t gen, i
 enum err auth_request(struct ctx *cx)
 {
     const char *cred = NULL, *h = cx->req.authorization, *name;
-    int64_t uid, gen;
+    int64_t uid, gen, iat, pw_changed;
     enum err e;
 
     if (cx->user.id)
@@ -200,18 +212,23 @@ enum err auth_request(struct ctx *cx)
     if (!strncmp(cred, "cube_", 5)) {
         if ((e = api_token_user(cx, cred, gen, &uid)))
             return e;
-        return load_user(cx, uid, gen);
+        return load_user(cx, uid, gen, NULL);
     }
     /* A JWT has exactly two dots; anything else (a bare username, say) is refused. */
     if (!strchr(cred, '.'))
         return resp_error(cx, ERR_UNAUTH, "invalid credentials: a token is required");
-    if (verify_jwt(cx, cred, &uid, &name))
+    if (verify_jwt(cx, cred, &uid, &name, &iat))
         return resp_error(cx, ERR_UNAUTH, "invalid or expired token");
-    if ((e = load_user(cx, uid, gen)))
+    if ((e = load_user(cx, uid, gen, &pw_changed)))
         return e;
     if (strcmp(name, cx->user.username)) {
         cx->user.id = 0;
         return resp_error(cx, ERR_UNAUTH, "invalid token");
+    }
+    /* Milliseconds on both sides; the session of the change itself is issued after it. */
+    if (iat < pw_changed) {
+        cx->user.id = 0;
+        return resp_error(cx, ERR_UNAUTH, "the session ended with a password change: log in again");
     }
     if (cx->via_cookie && !req_cookie(cx, USER_COOKIE))
         resp_header(cx, "Set-Cookie: " USER_COOKIE "=%s; Path=/; SameSite=Lax", cx->user.username);
@@ -338,7 +355,7 @@ static enum err check_login(struct ctx *cx, const char *username, const char *pa
         auth_note_failure(cx, username);
         return resp_error(cx, ERR_UNAUTH, "invalid username or password");
     }
-    if ((e = load_user(cx, uid, -1)))
+    if ((e = load_user(cx, uid, -1, NULL)))
         return e;
     p[0] = arena_printf(cx->arena, "%" PRId64, uid);
     if (db_query(
@@ -347,7 +364,7 @@ static enum err check_login(struct ctx *cx, const char *username, const char *pa
             "WHERE \"id\" = $1::bigint",
             1, p, &r, NULL))
         log_warn("last_login not updated");
-    *token = auth_jwt_issue(cx->arena, cfg.jwt_secret, uid, cx->user.username, clock_wall_s(),
+    *token = auth_jwt_issue(cx->arena, cfg.jwt_secret, uid, cx->user.username, clock_wall_ms(),
                             cfg.jwt_ttl);
     return ERR_OK;
 }
@@ -360,6 +377,15 @@ static void set_session_cookies(struct ctx *cx, const char *token)
                 token, (long long)cfg.jwt_ttl, secure);
     resp_header(cx, "Set-Cookie: " USER_COOKIE "=%s; Path=/; Max-Age=%lld; SameSite=Lax%s",
                 cx->user.username, (long long)cfg.jwt_ttl, secure);
+}
+
+const char *auth_renew_session(struct ctx *cx)
+{
+    const char *token = auth_jwt_issue(cx->arena, cfg.jwt_secret, cx->user.id, cx->user.username,
+                                       clock_wall_ms(), cfg.jwt_ttl);
+    if (token && cx->via_cookie)
+        set_session_cookies(cx, token);
+    return token;
 }
 
 static void clear_session_cookies(struct ctx *cx)

@@ -76,8 +76,9 @@ out:
 }
 
 char *auth_jwt_issue(struct arena *a, const char *secret, int64_t uid, const char *username,
-                     int64_t now, int64_t ttl)
+                     int64_t now_ms, int64_t ttl)
 {
+    int64_t now = now_ms / 1000;
     jwt_t *jwt = NULL;
     char *tok = NULL, *ret = NULL;
 
@@ -85,6 +86,7 @@ char *auth_jwt_issue(struct arena *a, const char *secret, int64_t uid, const cha
         goto out;
     if (jwt_add_grant(jwt, "iss", JWT_ISSUER) || jwt_add_grant(jwt, "sub", username) ||
         jwt_add_grant_int(jwt, "uid", (long)uid) || jwt_add_grant_int(jwt, "iat", (long)now) ||
+        jwt_add_grant_int(jwt, "iat_ms", (long)now_ms) ||
         jwt_add_grant_int(jwt, "exp", (long)(now + ttl)))
         goto out;
     if (jwt_set_alg(jwt, JWT_ALG_HS256, (const unsigned char *)secret, (int)strlen(secret)))
@@ -102,12 +104,12 @@ out:
 enum err auth_jwt_verify(struct arena *a, const char *secret, const char *token, int64_t now,
                          int64_t *uid, const char **username)
 {
-    int64_t exp;
-    return auth_jwt_verify_exp(a, secret, token, now, uid, username, &exp);
+    int64_t exp, iat;
+    return auth_jwt_verify_exp(a, secret, token, now, uid, username, &exp, &iat);
 }
 
 enum err auth_jwt_verify_exp(struct arena *a, const char *secret, const char *token, int64_t now,
-                             int64_t *uid, const char **username, int64_t *expires)
+                             int64_t *uid, const char **username, int64_t *expires, int64_t *issued)
 {
     jwt_t *jwt = NULL;
     enum err ret = ERR_UNAUTH;
@@ -132,6 +134,11 @@ enum err auth_jwt_verify_exp(struct arena *a, const char *secret, const char *to
         goto out;
     *uid = id;
     *expires = exp;
+    *issued = jwt_get_grant_int(jwt, "iat_ms");
+    if (*issued <= 0)
+        *issued = (int64_t)jwt_get_grant_int(jwt, "iat") * 1000;
+    if (*issued < 0)
+        *issued = 0;
     *username = arena_strdup(a, sub);
     ret = ERR_OK;
 out:

@@ -32,9 +32,10 @@ NORETURN void assert_fail(const char *expr, const char *file, int line);
 /* Whole-string decimal parse within [min, max]; false on junk or overflow. */
 bool parse_i64(const char *s, int64_t min, int64_t max, int64_t *out) WARN_UNUSED;
 
-/* Monotonic and wall clocks, in microseconds. */
+/* The monotonic clock in microseconds; the wall clock in seconds and in milliseconds. */
 int64_t clock_mono_us(void);
 int64_t clock_wall_s(void);
+int64_t clock_wall_ms(void);
 
 #pragma GCC poison sprintf vsprintf strcpy strcat strncpy strtok atoi atol gets
 

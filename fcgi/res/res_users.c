@@ -62,6 +62,23 @@ static enum err userinfo_pre_write(struct ctx *cx, struct write *w)
     return res_hash_password_hook(cx, w);
 }
 
+/* userinfo, after the write: a changed password ended every session issued before it, the
+ * caller's too; the caller gets a new one (the cookie of a browser, "token" in the result). */
+static enum err userinfo_post_write(struct ctx *cx, struct write *w, const char *row)
+{
+    const char **pw = write_slot(w, "password");
+
+    (void)row;
+    if (pw && *pw) {
+        const char *token = auth_renew_session(cx);
+        if (!token)
+            return resp_error(cx, ERR_INTERNAL, "cannot issue a new session");
+        w->extra_key = "token";
+        w->extra_val = token;
+    }
+    return ERR_OK;
+}
+
 #define USERNAME_COL(fl)                                                                          \
     {                                                                                             \
         .name = "username", .type = COL_TEXT, .flags = (fl), .label = "Username",                 \
@@ -247,6 +264,7 @@ const struct resource res_userinfo = {
     .order_dir = "asc",
     .page_size = 1,
     .pre_write = userinfo_pre_write,
+    .post_write = userinfo_post_write,
     .routes = userinfo_routes,
     .nroutes = ARRAY_LEN(userinfo_routes),
     .menu = {"me", "Me", "Profile", "fa-id-card"},

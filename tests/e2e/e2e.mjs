@@ -560,6 +560,10 @@ test('profile: a new password needs the present one; a wrong one gets the server
     await form.getByTestId('password-submit').click();
     await m.p.getByText('Password changed').waitFor();
     await Api.login(u, `${u}-New2!`);
+    // The change ended the sessions issued before it; this browser got a new one with the answer.
+    await m.p.reload();
+    await m.p.getByTestId('current-user').filter({ hasText: u }).waitFor();
+    await m.p.getByTestId('password-form').waitFor();
   } finally {
     await T.closeContext(m.c);
     T.setPage(page);

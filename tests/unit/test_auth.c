@@ -165,7 +165,7 @@ static void jwt_issue_then_verify(void **state)
     struct arena *a = *state;
     int64_t uid;
     const char *user;
-    char *tok = auth_jwt_issue(a, SECRET, 42, "alice", NOW, TTL);
+    char *tok = auth_jwt_issue(a, SECRET, 42, "alice", NOW * INT64_C(1000), TTL);
 
     assert_non_null(tok);
     assert_int_equal(verify(a, SECRET, tok, NOW, &uid, &user), ERR_OK);
@@ -176,12 +176,26 @@ static void jwt_issue_then_verify(void **state)
     assert_non_null(strchr(strchr(tok, '.') + 1, '.'));
 }
 
+/* The issue time comes back in milliseconds: a password change ends the sessions issued
+ * before it, to the millisecond (fcgi/api/auth_api.c). */
+static void jwt_issue_time_in_ms(void **state)
+{
+    struct arena *a = *state;
+    int64_t uid, exp, iat;
+    const char *user;
+    char *tok = auth_jwt_issue(a, SECRET, 42, "alice", NOW * INT64_C(1000) + 123, TTL);
+
+    assert_int_equal(auth_jwt_verify_exp(a, SECRET, tok, NOW, &uid, &user, &exp, &iat), ERR_OK);
+    assert_int_equal(iat, NOW * INT64_C(1000) + 123);
+    assert_int_equal(exp, NOW + TTL);
+}
+
 static void jwt_wrong_secret(void **state)
 {
     struct arena *a = *state;
     int64_t uid;
     const char *user;
-    char *tok = auth_jwt_issue(a, SECRET, 42, "alice", NOW, TTL);
+    char *tok = auth_jwt_issue(a, SECRET, 42, "alice", NOW * INT64_C(1000), TTL);
 
     assert_int_equal(verify(a, "another-secret-another-secret-xx", tok, NOW, &uid, &user),
                      ERR_UNAUTH);
@@ -194,7 +208,7 @@ static void jwt_expired(void **state)
     struct arena *a = *state;
     int64_t uid;
     const char *user;
-    char *tok = auth_jwt_issue(a, SECRET, 42, "alice", NOW, 60);
+    char *tok = auth_jwt_issue(a, SECRET, 42, "alice", NOW * INT64_C(1000), 60);
 
     assert_int_equal(verify(a, SECRET, tok, NOW + 59, &uid, &user), ERR_OK);
     assert_int_equal(verify(a, SECRET, tok, NOW + 60, &uid, &user), ERR_UNAUTH);
@@ -259,7 +273,7 @@ static void jwt_tampered(void **state)
     struct arena *a = *state;
     int64_t uid;
     const char *user;
-    char *tok = auth_jwt_issue(a, SECRET, 42, "alice", NOW, TTL);
+    char *tok = auth_jwt_issue(a, SECRET, 42, "alice", NOW * INT64_C(1000), TTL);
     char *sig = strrchr(tok, '.') + 1;
     char *forged, *flipped;
 
@@ -358,6 +372,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(jwt_issue_then_verify, setup, teardown),
         cmocka_unit_test_setup_teardown(jwt_wrong_secret, setup, teardown),
         cmocka_unit_test_setup_teardown(jwt_expired, setup, teardown),
+        cmocka_unit_test_setup_teardown(jwt_issue_time_in_ms, setup, teardown),
         cmocka_unit_test_setup_teardown(jwt_hand_built_control_is_accepted, setup, teardown),
         cmocka_unit_test_setup_teardown(jwt_alg_none_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(jwt_other_hmac_alg_rejected, setup, teardown),
