@@ -62,14 +62,15 @@ static enum err userinfo_pre_write(struct ctx *cx, struct write *w)
     return res_hash_password_hook(cx, w);
 }
 
-/* userinfo, after the write: a changed password ended every session issued before it, the
- * caller's too; the caller gets a new one (the cookie of a browser, "token" in the result). */
-static enum err userinfo_post_write(struct ctx *cx, struct write *w, const char *row)
+/* users and userinfo, after the write: a changed password ended every session issued before
+ * it (sql/0011).  When the account is the caller's own, the caller gets a new session (the
+ * cookie of a browser, "token" in the result). */
+static enum err password_post_write(struct ctx *cx, struct write *w, const char *row)
 {
     const char **pw = write_slot(w, "password");
 
     (void)row;
-    if (pw && *pw) {
+    if (pw && *pw && w->id == cx->user.id) {
         const char *token = auth_renew_session(cx);
         if (!token)
             return resp_error(cx, ERR_INTERNAL, "cannot issue a new session");
@@ -180,6 +181,7 @@ const struct resource res_users = {
     .order_dir = "desc",
     .page_size = 100,
     .pre_write = res_hash_password_hook,
+    .post_write = password_post_write,
     .routes = users_routes,
     .nroutes = ARRAY_LEN(users_routes),
     .menu = {"admin", "Admin", "Users", "fa-user"},
@@ -264,7 +266,7 @@ const struct resource res_userinfo = {
     .order_dir = "asc",
     .page_size = 1,
     .pre_write = userinfo_pre_write,
-    .post_write = userinfo_post_write,
+    .post_write = password_post_write,
     .routes = userinfo_routes,
     .nroutes = ARRAY_LEN(userinfo_routes),
     .menu = {"me", "Me", "Profile", "fa-id-card"},
