@@ -46,6 +46,7 @@ struct db {
     void *wait_arg;
     bool fresh;   /* no wait on this connection's socket yet */
     bool writing; /* the statement running may write (DB_WAIT_WRITE) */
+    int sent;     /* db_send: 1 sent, -1 could not be sent, 0 nothing awaits db_result */
 };
 
 uint64_t db_error_count;
@@ -297,7 +298,8 @@ static bool may_write(const char *sql)
     return strncasecmp(sql, "SELECT", 6) != 0;
 }
 
-static PGresult *run(struct db *db, const char *sql, int n, const char *const *params)
+/* Sends sql (prepared when it can be); returns libpq's "sent" for collect(). */
+static int start(struct db *db, const char *sql, int n, const char *const *params)
 {
     char name[32];
     bool failed;
@@ -307,28 +309,77 @@ static PGresult *run(struct db *db, const char *sql, int n, const char *const *p
     stmt = prepared(db, sql, n, name, sizeof(name), &failed);
 
     if (stmt)
-        return collect(db, PQsendQueryPrepared(db->conn, stmt, n, params, NULL, NULL, 0));
-    return collect(db, PQsendQueryParams(db->conn, sql, n, NULL, params, NULL, NULL, 0));
+        return PQsendQueryPrepared(db->conn, stmt, n, params, NULL, NULL, 0);
+    return PQsendQueryParams(db->conn, sql, n, NULL, params, NULL, NULL, 0);
+}
+
+static PGresult *run(struct db *db, const char *sql, int n, const char *const *params)
+{
+    return collect(db, start(db, sql, n, params));
+}
+
+static void unavailable(struct db_error *e)
+{
+    db_error_count++;
+    if (e) {
+        memset(e, 0, sizeof(*e));
+        memcpy(e->sqlstate, "08006", 6);
+        e->message = "database unavailable";
+    }
+}
+
+/* A statement's answer, kept by the arena: ERR_OK and *out, or the error, in *e if given. */
+static enum err answer(struct db *db, struct arena *a, PGresult *r, struct pg_result **out,
+                       struct db_error *e)
+{
+    ExecStatusType st;
+    const char *state;
+    enum err ret;
+
+    arena_defer(a, clear_result, r);
+    st = PQresultStatus(r);
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+        if (out)
+            *out = (struct pg_result *)r;
+        return ERR_OK;
+    }
+    state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    ret = err_from_sqlstate(state);
+    if (e) {
+        memset(e, 0, sizeof(*e));
+        if (state)
+            snprintf(e->sqlstate, sizeof(e->sqlstate), "%s", state);
+        e->message = dup_field(a, r, PG_DIAG_MESSAGE_PRIMARY);
+        e->detail = dup_field(a, r, PG_DIAG_MESSAGE_DETAIL);
+        e->constraint = dup_field(a, r, PG_DIAG_CONSTRAINT_NAME);
+        e->column = dup_field(a, r, PG_DIAG_COLUMN_NAME);
+        if (!e->message)
+            e->message = arena_strdup(a, PQerrorMessage(db->conn));
+    }
+    if (ret == ERR_DB || ret == ERR_UNAVAILABLE || ret == ERR_TIMEOUT) {
+        db_error_count++;
+        log_error("query failed (%s): %s", state ? state : "?",
+                  r ? PQresultErrorMessage(r) : PQerrorMessage(db->conn));
+    }
+    return ret;
 }
 
 enum err db_query(struct db *db, struct arena *a, const char *sql, int n, const char *const *params,
                   struct pg_result **out, struct db_error *e)
 {
     PGresult *r;
-    ExecStatusType st;
     char err[256];
 
     if (out)
         *out = NULL;
+    if (db->sent) {
+        log_error("db_query while a sent statement awaits db_result");
+        return ERR_INTERNAL;
+    }
     if (!db->conn || PQstatus(db->conn) != CONNECTION_OK) {
         if (db->in_tx || !connect_now(db, err, sizeof(err))) {
             log_error("%s", err);
-            db_error_count++;
-            if (e) {
-                memset(e, 0, sizeof(*e));
-                memcpy(e->sqlstate, "08006", 6);
-                e->message = "database unavailable";
-            }
+            unavailable(e);
             return ERR_UNAVAILABLE;
         }
     }
@@ -340,43 +391,38 @@ enum err db_query(struct db *db, struct arena *a, const char *sql, int n, const 
         log_warn("database connection lost; reconnecting");
         if (!connect_now(db, err, sizeof(err))) {
             log_error("%s", err);
-            db_error_count++;
-            if (e) {
-                memset(e, 0, sizeof(*e));
-                memcpy(e->sqlstate, "08006", 6);
-                e->message = "database unavailable";
-            }
+            unavailable(e);
             return ERR_UNAVAILABLE;
         }
         r = run(db, sql, n, params);
     }
-    arena_defer(a, clear_result, r);
-    st = PQresultStatus(r);
-    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
-        if (out)
-            *out = (struct pg_result *)r;
-        return ERR_OK;
+    return answer(db, a, r, out, e);
+}
+
+enum err db_send(struct db *db, const char *sql, int n, const char *const *params)
+{
+    if (db->sent || !db->in_tx) {
+        log_error("db_send outside a transaction or before the last db_result");
+        return ERR_INTERNAL;
     }
-    {
-        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-        enum err ret = err_from_sqlstate(state);
-        if (e) {
-            memset(e, 0, sizeof(*e));
-            if (state)
-                snprintf(e->sqlstate, sizeof(e->sqlstate), "%s", state);
-            e->message = dup_field(a, r, PG_DIAG_MESSAGE_PRIMARY);
-            e->detail = dup_field(a, r, PG_DIAG_MESSAGE_DETAIL);
-            e->constraint = dup_field(a, r, PG_DIAG_CONSTRAINT_NAME);
-            e->column = dup_field(a, r, PG_DIAG_COLUMN_NAME);
-            if (!e->message)
-                e->message = arena_strdup(a, PQerrorMessage(db->conn));
-        }
-        if (ret == ERR_DB || ret == ERR_UNAVAILABLE || ret == ERR_TIMEOUT) {
-            db_error_count++;
-            log_error("query failed (%s): %s", state ? state : "?", PQresultErrorMessage(r));
-        }
-        return ret;
+    if (!db->conn || PQstatus(db->conn) != CONNECTION_OK)
+        return ERR_UNAVAILABLE;
+    db->sent = start(db, sql, n, params) ? 1 : -1;
+    return ERR_OK;
+}
+
+enum err db_result(struct db *db, struct arena *a, struct pg_result **out, struct db_error *e)
+{
+    int sent = db->sent;
+
+    if (out)
+        *out = NULL;
+    if (!sent) {
+        log_error("db_result without db_send");
+        return ERR_INTERNAL;
     }
+    db->sent = 0;
+    return answer(db, a, collect(db, sent > 0), out, e);
 }
 
 enum err db_script(struct db *db, const char *sql, char *err, size_t errlen)
@@ -398,6 +444,10 @@ static enum err simple(struct db *db, const char *sql)
 {
     char err[512];
 
+    if (db->sent) { /* a failure left a sent statement unread: its answer is moot now */
+        PQclear(collect(db, db->sent > 0));
+        db->sent = 0;
+    }
     db->writing = true; /* BEGIN, COMMIT, ROLLBACK: a COMMIT waits for the WAL flush */
     if (!db->conn || PQstatus(db->conn) != CONNECTION_OK) {
         if (db->in_tx || !connect_now(db, err, sizeof(err)))

@@ -58,6 +58,12 @@ bool db_drain(struct db *db);
 /* Runs sql with n text parameters (NULL entries are SQL NULL). On failure fills *e (if given). */
 enum err db_query(struct db *db, struct arena *a, const char *sql, int n, const char *const *params,
                   struct pg_result **out, struct db_error *e) WARN_UNUSED;
+/* The same in two halves, so the caller works while the server runs the statement: db_send
+ * returns once it is sent, db_result waits for its answer.  Inside a transaction only (no
+ * reconnect can hide between them), one statement at a time, and no db_query between them. */
+enum err db_send(struct db *db, const char *sql, int n, const char *const *params) WARN_UNUSED;
+enum err db_result(struct db *db, struct arena *a, struct pg_result **out,
+                   struct db_error *e) WARN_UNUSED;
 /* A script of several statements (migrations); no parameters, no caching. */
 enum err db_script(struct db *db, const char *sql, char *err, size_t errlen) WARN_UNUSED;
 

@@ -420,6 +420,47 @@ static void blocking_default(void **state)
     fake_stop(f);
 }
 
+/* db_send returns once the statement is sent, before the server answers (the wait hook is not
+ * called); db_result waits for the answer.  Outside a transaction, twice in a row, or with a
+ * db_query in between, the calls are refused; a rollback with an answer unread reads it and
+ * leaves the connection usable. */
+static void send_then_result(void **state)
+{
+    struct fake *f = fake_start(ECHO);
+    struct arena a = ARENA_INIT;
+    struct db *db = db_new(f->conninfo, "test", 5000);
+    struct waits w = {0};
+    struct pg_result *r = NULL;
+    const char *sql = "SELECT $1::text AS v", *p[1] = {"sent"};
+    enum err e;
+
+    (void)state;
+    assert_string_equal(echo(db, &a, "prepared", &e), "prepared"); /* connected, prepared */
+    assert_int_equal(db_send(db, sql, 1, p), ERR_INTERNAL);        /* no transaction */
+    assert_int_equal(db_begin(db), ERR_OK);
+    db_set_wait(db, record_wait, &w);
+    assert_int_equal(db_send(db, sql, 1, p), ERR_OK);
+    assert_int_equal(w.calls, 0);
+    assert_int_equal(db_send(db, sql, 1, p), ERR_INTERNAL);
+    assert_int_equal(db_query(db, &a, sql, 1, p, &r, NULL), ERR_INTERNAL);
+    assert_null(r);
+    assert_int_equal(db_result(db, &a, &r, NULL), ERR_OK);
+    assert_true(w.calls >= 1);
+    assert_non_null(r);
+    assert_string_equal(db_val(r, 0, 0), "sent");
+    assert_int_equal(db_result(db, &a, &r, NULL), ERR_INTERNAL); /* nothing awaits */
+    assert_null(r);
+
+    assert_int_equal(db_send(db, sql, 1, p), ERR_OK);
+    db_rollback(db);
+    assert_false(db_in_tx(db));
+    assert_string_equal(echo(db, &a, "after", &e), "after");
+    assert_int_equal(e, ERR_OK);
+    arena_free(&a);
+    db_close(db);
+    fake_stop(f);
+}
+
 /* A result column's name and type oid are the ones the server's RowDescription gave (the fake
  * server describes its one column as "v" of type 25, text). */
 static void result_columns(void **state)
@@ -625,6 +666,7 @@ int main(void)
         cmocka_unit_test(write_waits),      cmocka_unit_test(error_fields),
         cmocka_unit_test(drain_closed),     cmocka_unit_test(drain_notice),
         cmocka_unit_test(unreachable),      cmocka_unit_test(result_columns),
+        cmocka_unit_test(send_then_result),
     };
     signal(SIGPIPE, SIG_IGN);
     return cmocka_run_group_tests(tests, NULL, NULL);
