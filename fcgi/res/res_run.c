@@ -243,6 +243,7 @@ static const char *const run_states[] = {"queued",     "running",   "succeeded",
                                          "cancelling", "cancelled", "skipped",   NULL};
 static const char *const triggers[] = {"cron", "manual", "backfill", "task", NULL};
 
+/* "tasks": a run not yet admitted has no task instances; its snapshot's tasks count as pending. */
 #define RUN_COLS                                                                                  \
     RES_ID_COL,                                                                                   \
         {.name = "pipeline",                                                                      \
@@ -272,7 +273,9 @@ static const char *const triggers[] = {"cron", "manual", "backfill", "task", NUL
          .type = COL_JSON,                                                                        \
          .flags = COL_LIST | COL_SHOW,                                                            \
          .label = "Tasks by state",                                                               \
-         .sql = "SELECT coalesce(json_object_agg(x.\"state\", x.n), '{}') FROM (SELECT "          \
+         .sql = "SELECT coalesce(json_object_agg(x.\"state\", x.n), (SELECT CASE WHEN "           \
+                "count(*) > 0 THEN json_build_object('pending', count(*)) ELSE '{}' END "         \
+                "FROM jsonb_object_keys(t.\"dag_snapshot\"->'tasks'))) FROM (SELECT "             \
                 "ti.\"state\", count(*) n FROM \"task_instance\" ti WHERE ti.\"run_id\" = "       \
                 "t.\"id\" GROUP BY ti.\"state\") x"},                                             \
         {.name = "created_by",                                                                    \

@@ -16,6 +16,7 @@
  *      or backfill run waits until the run of the previous tick (ignoring
  *      skipped ones) has succeeded — it stays queued with the reason saying
  *      what it waits for, and so do the ticks after it.
+ *   4. an admitted run gets its task instances (TASKS_SQL).
  *
  * Run timeouts: a running run of a pipeline with run_timeout > 0 whose
  * started_at + run_timeout has passed goes to cancelling with reason
@@ -60,6 +61,21 @@ static const char PREVIOUS_SQL[] =
     "SELECT state, to_char(cron_tick AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
     "FROM run WHERE pipeline_id = $1::bigint AND cron_tick < $2::timestamptz "
     "AND state <> 'skipped' ORDER BY cron_tick DESC LIMIT 1";
+
+/* A run's task instances, from its snapshot, made when it is admitted (scheduling.md §3.2): a
+ * queued run is only its row, so a tick of many pipelines writes one row per run, and runs
+ * superseded or cancelled before they start never had tasks to write.  A run admitted again (a
+ * re-run, a cleared task) has its task instances already: the conflict keeps them. */
+static const char TASKS_SQL[] =
+    "INSERT INTO task_instance (run_id, task_key, task_id, max_tries, upstream, skip, retries, "
+    "timeout_s, spec) SELECT r.id, t.key, (t.value->>'task_id')::bigint, "
+    "greatest(coalesce((t.value->>'retry')::int, 0), 0) + 1, "
+    "ARRAY(SELECT jsonb_array_elements_text(t.value->'upstream')), "
+    "coalesce((t.value->>'skip')::boolean, false), "
+    "greatest(coalesce((t.value->>'retry')::int, 0), 0), "
+    "greatest(coalesce((t.value->>'timeout')::int, 0), 0), t.value "
+    "FROM run r, jsonb_each(r.dag_snapshot->'tasks') t WHERE r.id = $1::bigint "
+    "ON CONFLICT (run_id, task_key) DO NOTHING";
 
 static const char *const FROM_QUEUED[] = {"queued"};
 
@@ -170,6 +186,9 @@ static enum err admit_pipeline(struct pass *ps, void *arg)
                                ps->actor, &changed)))
             goto out;
         if (changed) {
+            const char *q[] = {arena_printf(ps->a, "%" PRId64, id)};
+            if ((e = db_query(ps->db, ps->a, TASKS_SQL, 1, q, NULL, NULL)))
+                goto out;
             free_slots--;
             ps->changed++;
         }

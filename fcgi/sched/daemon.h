@@ -77,6 +77,10 @@ enum err sched_run_prepare(struct db *db, struct arena *a, const struct run_requ
                            const char **err) WARN_UNUSED;
 enum err sched_run_insert(struct db *db, struct arena *a, struct run_rows *rows, int64_t now_us,
                           struct pg_result **created) WARN_UNUSED;
+/* sched_run_insert whose last statement is only sent (db_send): the caller works while the
+ * server inserts, and reads its answer with db_result before its next statement. */
+enum err sched_run_send(struct db *db, struct arena *a, struct run_rows *rows,
+                        int64_t now_us) WARN_UNUSED;
 /* sched_run_prepare from a pipeline loaded already (core/snapshot's snapshot_load, which loads a
  * whole batch with one query): renders the run's snapshot and appends its row without a round
  * trip.  pipe is required.  ERR_NOT_FOUND when src has no pipeline. */

@@ -23,6 +23,9 @@
 /* Advisory lock keys: "cube" in ASCII and a role number. */
 #define LEADER_KEY_SCHEDULER INT64_C(0x6375626501)
 #define LEADER_KEY_WATCHER INT64_C(0x6375626502)
+/* Held by the scheduler (session lock) while a tick creates runs; the watcher's outbox
+ * delivery takes it shared and skips its pass when it cannot (notify.c). */
+#define LOCK_KEY_TICK INT64_C(0x6375626503)
 
 struct leader;
 

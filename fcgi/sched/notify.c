@@ -38,6 +38,7 @@
 #include "core/secretbox.h"
 #include "core/sha256.h"
 #include "sched/daemon.h"
+#include "sched/leader.h"
 #include "sched/policy.h"
 #include "sched/state.h"
 #include "core/common.h"
@@ -102,6 +103,15 @@ static enum err outbox_batch(struct pass *ps, void *arg)
     *n = 0;
     if ((e = db_begin(ps->db)))
         return e;
+    /* Not while a scheduler tick creates runs (tick.c): it wakes us when it is done. */
+    p[0] = arena_printf(ps->a, "%" PRId64, LOCK_KEY_TICK);
+    if ((e = db_query(ps->db, ps->a, "SELECT pg_try_advisory_xact_lock_shared($1::bigint)", 1, p,
+                      &r, NULL)))
+        goto out;
+    if (strcmp(db_val(r, 0, 0), "t")) {
+        db_rollback(ps->db);
+        return ERR_OK;
+    }
     p[0] = arena_printf(ps->a, "%d", OUTBOX_BATCH);
     if ((e = db_query(ps->db, ps->a, CLAIM_OUTBOX_SQL, 1, p, &r, NULL)))
         goto out;

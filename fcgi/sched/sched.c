@@ -150,7 +150,9 @@ static const char PIPE_SQL[] =
 /* Any number of runs in one statement, one array per column: $1 ids, $2 pipelines, $3 triggers,
  * $4 cron ticks, $5 execution dates, $6 snapshots, $7 parallelism, $8 alert states, $9 alert
  * users, $10 created by; $11 the actor and $12 the reason of them all; $13 now; $14 whether
- * to wake the watcher (NOTIFY cube_watch) for the alerts written here.
+ * to wake the watcher (NOTIFY cube_watch) for the alerts written here.  A run is queued as its
+ * row, its state change and its alert; its task instances are made when it is admitted
+ * (admit.c).
  *
  * Every part after the run insert reads only `u` (and a pipeline by its key): a prepared
  * statement soon runs with a generic plan, which guesses 10 rows per array, and a join of u
@@ -169,16 +171,8 @@ static const char CREATE_SQL[] =
     "AS v(id, pipeline_id, trigger, cron_tick, execution_date, snapshot, parallelism, "
     "alert_status, alert_user, created_by) "
     "ON CONFLICT (pipeline_id, cron_tick) DO NOTHING "
-    "RETURNING id, dag_snapshot, alert_status, trigger, cron_tick, execution_date, pipeline_id, "
+    "RETURNING id, alert_status, trigger, cron_tick, execution_date, pipeline_id, "
     "NULL::text AS from_state), "
-    "ti AS (INSERT INTO task_instance (run_id, task_key, task_id, max_tries, upstream, skip, "
-    "retries, timeout_s, spec) SELECT u.id, t.key, (t.value->>'task_id')::bigint, "
-    "greatest(coalesce((t.value->>'retry')::int, 0), 0) + 1, "
-    "ARRAY(SELECT jsonb_array_elements_text(t.value->'upstream')), "
-    "coalesce((t.value->>'skip')::boolean, false), "
-    "greatest(coalesce((t.value->>'retry')::int, 0), 0), "
-    "greatest(coalesce((t.value->>'timeout')::int, 0), 0), t.value "
-    "FROM u, jsonb_each(u.dag_snapshot->'tasks') t), "
     "sc AS (INSERT INTO state_change (entity, entity_id, from_state, to_state, reason, actor, at) "
     "SELECT 'run', u.id, NULL, 'queued', $12::text, $11::text, $13::timestamptz FROM u), "
     "ob AS (INSERT INTO outbox (run_id, kind, state, payload, created_at) "
@@ -349,8 +343,10 @@ static const char *array_literal(struct arena *a, const struct run_rows *rows, s
     return out;
 }
 
-enum err sched_run_insert(struct db *db, struct arena *a, struct run_rows *rows, int64_t now_us,
-                          struct pg_result **created)
+/* One statement per run of rows with the same actor and reason (columns 10 and 11): a tick's
+ * batch is one, a run from the API is one.  With `send`, the last statement is only sent. */
+static enum err insert_rows(struct db *db, struct arena *a, struct run_rows *rows, int64_t now_us,
+                            struct pg_result **created, bool send)
 {
     const char *p[RUN_ROW_COLS + 2];
     struct pg_result *r = NULL;
@@ -358,8 +354,6 @@ enum err sched_run_insert(struct db *db, struct arena *a, struct run_rows *rows,
 
     if (created)
         *created = NULL;
-    /* One statement per run of rows with the same actor and reason (columns 10 and 11): a
-     * tick's batch is one, a run from the API is one. */
     for (size_t from = 0, to; from < rows->n; from = to) {
         const char *const *first = rows->v + from * RUN_ROW_COLS;
         for (to = from + 1; to < rows->n; to++) {
@@ -373,13 +367,26 @@ enum err sched_run_insert(struct db *db, struct arena *a, struct run_rows *rows,
         p[11] = first[11];
         p[12] = state_ts(a, now_us);
         p[13] = rows->quiet ? "false" : "true";
-        if ((e = db_query(db, a, CREATE_SQL, 14, p, &r, NULL)))
+        e = send && to == rows->n ? db_send(db, CREATE_SQL, 14, p)
+                                  : db_query(db, a, CREATE_SQL, 14, p, &r, NULL);
+        if (e)
             return e;
     }
     if (created)
         *created = r;
     rows->n = 0;
     return ERR_OK;
+}
+
+enum err sched_run_insert(struct db *db, struct arena *a, struct run_rows *rows, int64_t now_us,
+                          struct pg_result **created)
+{
+    return insert_rows(db, a, rows, now_us, created, false);
+}
+
+enum err sched_run_send(struct db *db, struct arena *a, struct run_rows *rows, int64_t now_us)
+{
+    return insert_rows(db, a, rows, now_us, NULL, true);
 }
 
 enum err sched_run_create_at(struct db *db, struct arena *a, const struct run_request *rq,
@@ -660,6 +667,10 @@ enum err sched_run_rerun(struct db *db, struct arena *a, int64_t run_id, const c
     reason = arena_printf(a, "re-run by %s", actor);
     if ((e = reset_tasks(db, a, now_us, &t, downstream(a, snap, seed), reason, actor, &n)))
         goto out;
+    /* Cancelled before it was admitted, the run has no task instances yet: all of its tasks
+     * run, from the snapshot, when it is admitted again. */
+    if (!t.n && js_get(snap, "tasks") && json_object_object_length(js_get(snap, "tasks")))
+        n = (size_t)json_object_object_length(js_get(snap, "tasks"));
     if (!n) {
         *err = "no failed, upstream_failed or cancelled task to re-run";
         e = ERR_CONFLICT;

@@ -9,12 +9,15 @@
  * pass does it again; committed twice (two schedulers, a retried batch), the
  * unique key absorbs the overlap.
  *
- * A batch costs a fixed number of statements, whatever its size: the claim, the
- * run ids, one query that loads every claimed pipeline with its tasks and
- * templates (snapshot_load), the records, the runs with their task instances,
- * audit and outbox rows (sched_run_insert), and the advance.  Snapshots are
- * rendered in C between the load and the inserts, each in a scratch arena, so
- * a batch holds one rendered document at a time besides the rows it sends.
+ * A batch costs a few statements, whatever its size: the claim, the run ids, one
+ * query that loads every claimed pipeline with its tasks and templates
+ * (snapshot_load), the advance, and per chunk of TICK_CHUNK runs the records and
+ * one statement for the runs with their audit and outbox rows (sched_run_send; a
+ * queued run has no task instances yet, admission makes them).  The advance and
+ * each chunk's runs are sent without waiting (db_send), so the snapshots of the
+ * next chunk are rendered in C while the server inserts the last one; each in a
+ * scratch arena, so a batch holds one rendered document at a time besides the
+ * rows it sends.
  *
  * The anchor of a pipeline is last_tick, else cronjob_start_time, else the
  * pass's now (a new schedule does not catch up).  Due ticks lie in
@@ -38,6 +41,7 @@
 #include "core/log.h"
 #include "core/snapshot.h"
 #include "sched/daemon.h"
+#include "sched/leader.h"
 #include "sched/policy.h"
 #include "sched/state.h"
 #include "core/common.h"
@@ -46,6 +50,8 @@
  * per run, small enough that the claimed rows are not locked for long (an API edit of one of
  * them waits for the commit). */
 enum { TICK_BATCH = 1000 };
+/* Runs per insert statement (see batch()). */
+enum { TICK_CHUNK = 250 };
 
 /* Due: coalesce(next_tick, -infinity) <= now, the expression of the index pipeline_due_at
  * (sql/0007), which gives the order and bounds the scan. */
@@ -108,6 +114,31 @@ struct records {
     struct buf col[RECORD_COLS];
     size_t n;
 };
+
+static void records_init(struct pass *ps, struct records *rec)
+{
+    for (int c = 0; c < RECORD_COLS; c++) {
+        buf_init(&rec->col[c], ps->a, SIZE_MAX / 2);
+        buf_addc(&rec->col[c], '{');
+    }
+    rec->n = 0;
+}
+
+/* Writes the records collected and starts anew. */
+static enum err records_insert(struct pass *ps, struct records *rec)
+{
+    const char *p[RECORD_COLS + 1];
+    enum err e;
+
+    for (int c = 0; c < RECORD_COLS; c++) {
+        buf_addc(&rec->col[c], '}');
+        p[c] = buf_str(&rec->col[c]);
+    }
+    p[RECORD_COLS] = state_ts(ps->a, ps->now_us);
+    e = db_query(ps->db, ps->a, RECORD_SQL, RECORD_COLS + 1, p, NULL, NULL);
+    records_init(ps, rec);
+    return e;
+}
 
 static const char *sec_ts(struct arena *a, int64_t s)
 {
@@ -222,6 +253,7 @@ static enum err batch(struct pass *ps, void *arg)
     struct arena scratch = ARENA_INIT;
     int64_t *ids = NULL, *load;
     size_t total = 0, next_id = 0, nload = 0;
+    bool inflight = false;
     int n;
     enum err e;
 
@@ -263,20 +295,12 @@ static enum err batch(struct pass *ps, void *arg)
         if (dps[i].valid && dps[i].due.n)
             dps[i].src = &srcs[k++];
 
+    /* The advance needs only the plan: sent first, it runs while the runs are rendered. */
     buf_init(&bid, ps->a, SIZE_MAX / 2);
     buf_init(&blt, ps->a, SIZE_MAX / 2);
     buf_init(&bnt, ps->a, SIZE_MAX / 2);
-    for (int c = 0; c < RECORD_COLS; c++) {
-        buf_init(&rec.col[c], ps->a, SIZE_MAX / 2);
-        buf_addc(&rec.col[c], '{');
-    }
-    rec.n = 0;
-    run_rows_init(&rows, ps->a);
-    rows.quiet = true; /* tick_pass wakes the watcher once, at the end */
     for (int i = 0; i < n; i++) {
-        struct due_pipe *dp = &dps[i];
-        if (dp->valid)
-            materialise(ps, &scratch, dp, ids, &next_id, &rows, &rec);
+        const struct due_pipe *dp = &dps[i];
         buf_addf(&bid, "%s%" PRId64, i ? "," : "{", dp->id);
         if (dp->last_tick)
             buf_addf(&blt, "%s\"%s\"", i ? "," : "{", sec_ts(ps->a, dp->last_tick));
@@ -290,23 +314,36 @@ static enum err batch(struct pass *ps, void *arg)
     buf_addc(&bid, '}');
     buf_addc(&blt, '}');
     buf_addc(&bnt, '}');
-    /* The records first (a skipped record is older than the runs), then every run of the
-     * batch in one statement. */
-    if (rec.n) {
-        for (int c = 0; c < RECORD_COLS; c++) {
-            buf_addc(&rec.col[c], '}');
-            p[c] = buf_str(&rec.col[c]);
-        }
-        p[RECORD_COLS] = state_ts(ps->a, ps->now_us);
-        if ((e = db_query(ps->db, ps->a, RECORD_SQL, RECORD_COLS + 1, p, NULL, NULL)))
-            goto out;
-    }
-    if ((e = sched_run_insert(ps->db, ps->a, &rows, ps->now_us, NULL)))
-        goto out;
     p[0] = buf_str(&bid);
     p[1] = buf_str(&blt);
     p[2] = buf_str(&bnt);
-    if ((e = db_query(ps->db, ps->a, ADVANCE_SQL, 3, p, NULL, NULL)))
+    if ((e = db_send(ps->db, ADVANCE_SQL, 3, p)))
+        goto out;
+    inflight = true;
+
+    /* The runs go in a chunk at a time, each chunk rendered while the server inserts the one
+     * before: the scheduler's work and the server's overlap on two cores instead of taking
+     * turns.  A chunk's records (skipped, failed) go in before its runs. */
+    records_init(ps, &rec);
+    run_rows_init(&rows, ps->a);
+    rows.quiet = true; /* tick_pass wakes the watcher once, at the end */
+    for (int i = 0; i < n; i++) {
+        if (dps[i].valid)
+            materialise(ps, &scratch, &dps[i], ids, &next_id, &rows, &rec);
+        if (i + 1 < n && rows.n + rec.n < TICK_CHUNK)
+            continue;
+        if (inflight && (e = db_result(ps->db, ps->a, NULL, NULL)))
+            goto out;
+        inflight = false;
+        if (rec.n && (e = records_insert(ps, &rec)))
+            goto out;
+        if (rows.n) {
+            if ((e = sched_run_send(ps->db, ps->a, &rows, ps->now_us)))
+                goto out;
+            inflight = true;
+        }
+    }
+    if (inflight && (e = db_result(ps->db, ps->a, NULL, NULL)))
         goto out;
     if (total)
         state_failpoint("tick.before_commit");
@@ -322,11 +359,37 @@ out:
     return e;
 }
 
+/*
+ * While the batches go in, the watcher leaves the outbox alone: it takes LOCK_KEY_TICK shared
+ * and skips its pass when it cannot (notify.c).  Draining the first batches' alerts beside the
+ * later batches took the cores the tick needs; woken at the end, the watcher delivers them all
+ * at once.  The lock is taken when it can be within ~0.2 s (a watcher batch in flight holds it
+ * shared for a few tens of milliseconds); when it cannot, the tick goes on without it: it only
+ * keeps the watcher off the cores, and nothing depends on it.
+ */
+static bool tick_lock(struct pass *ps)
+{
+    const char *p[] = {arena_printf(ps->a, "%" PRId64, LOCK_KEY_TICK)};
+    struct timespec ts = {0, 10 * 1000 * 1000};
+    struct pg_result *r;
+
+    for (int i = 0; i < 20; i++) {
+        if (db_query(ps->db, ps->a, "SELECT pg_try_advisory_lock($1::bigint)", 1, p, &r, NULL))
+            return false;
+        if (!strcmp(db_val(r, 0, 0), "t"))
+            return true;
+        nanosleep(&ts, NULL);
+    }
+    log_info("tick: going on without the tick lock (held elsewhere)");
+    return false;
+}
+
 enum err tick_pass(struct pass *ps)
 {
     int64_t t0 = clock_mono_us();
     size_t before = ps->changed;
     int claimed, total = 0;
+    bool locked;
     const char *p[] = {state_ts(ps->a, ps->now_us)};
     struct pg_result *r;
     enum err e;
@@ -337,11 +400,19 @@ enum err tick_pass(struct pass *ps)
     if (!db_rows(r) || strcmp(db_val(r, 0, 0), "t"))
         return ERR_OK;
 
+    locked = tick_lock(ps);
     do {
         if ((e = pass_batch(ps, batch, &claimed)))
-            return e;
+            break;
         total += claimed;
     } while (claimed == TICK_BATCH);
+    /* An unlock fails only with the connection, and a lost connection released the lock. */
+    p[0] = arena_printf(ps->a, "%" PRId64, LOCK_KEY_TICK);
+    if (locked &&
+        db_query(ps->db, ps->a, "SELECT pg_advisory_unlock($1::bigint)", 1, p, NULL, NULL))
+        log_warn("tick: the tick lock was not released: the connection is gone");
+    if (e)
+        return e;
     /* The watcher delivers the new runs' alerts.  Woken after every batch, it would drain the
      * outbox beside the batches still to come, on the same cores; once, it takes them all. */
     if (ps->changed > before && (e = state_notify(ps->db, ps->a, "cube_watch")))

@@ -2,7 +2,7 @@
 # Cron on the test stack, with the clock shifted instead of waited for: ticks become runs
 # exactly once across a SIGKILLed scheduler and with two schedulers running (leadership,
 # takeover), the catch-up cap, expired_limit (older ticks skipped and recorded; queued runs
-# superseded), depends_on_past, max_active_runs and backfill.
+# superseded), depends_on_past, max_active_runs, task instances made at admission, and backfill.
 set -uo pipefail
 # shellcheck source=tests/sched/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -135,6 +135,31 @@ expect "three manual runs under max_active_runs 1 all succeed" 20 \
     "SELECT count(*) FILTER (WHERE state = 'succeeded') FROM run WHERE pipeline_id = $P" 3
 same "one after the other: no two overlap" \
     "$(q "SELECT count(*) FROM run a JOIN run b ON a.pipeline_id = b.pipeline_id AND a.id < b.id AND a.started_at < b.finished_at AND b.started_at < a.finished_at WHERE a.pipeline_id = $P")" 0
+
+# --- task instances are made at admission ------------------------------------------------------
+P=$(mkpipe lazy '{"tb":{"upstream":["ta"]}}' max_active_runs=1)
+mktask "$P" ta 'sleep 2' >/dev/null
+mktask "$P" tb 'true' >/dev/null
+R1=$(run_of "$P")
+R2=$(run_of "$P")
+R3=$(run_of "$P")
+tis() { q "SELECT state || ':' || (SELECT count(*) FROM task_instance WHERE run_id = $1) FROM run WHERE id = $1"; }
+expect "the admitted run has its two task instances" 10 \
+    "SELECT state || ':' || (SELECT count(*) FROM task_instance WHERE run_id = $R1) FROM run WHERE id = $R1" \
+    "running:2"
+same "a run queued behind max_active_runs 1 has none yet" "$(tis "$R2")" "queued:0"
+sched_cmd cancel "$R3" >/dev/null
+same "cancelled while queued, a run never gets any" "$(tis "$R3")" "cancelled:0"
+same "and it can be re-run" "$(sched_cmd rerun "$R3")" '{}'
+expect "all three runs succeed, one after the other" 30 \
+    "SELECT string_agg(state, ',' ORDER BY id) FROM run WHERE pipeline_id = $P" \
+    "succeeded,succeeded,succeeded"
+same "the re-run ran both tasks of its snapshot, once each" \
+    "$(q "SELECT string_agg(task_key || ':' || state || ':' || try_number, ' ' ORDER BY task_key) FROM task_instance WHERE run_id = $R3")" \
+    "ta:succeeded:1 tb:succeeded:1"
+same "every run has its two task instances, no more" \
+    "$(q "SELECT string_agg(n::text, ',' ORDER BY run_id) FROM (SELECT ti.run_id, count(*) n FROM task_instance ti JOIN run r ON r.id = ti.run_id WHERE r.pipeline_id = $P GROUP BY ti.run_id) s")" \
+    "2,2,2"
 
 # --- backfill ---------------------------------------------------------------------------------------
 P=$(mkpipe backfill "{}" cron_time="'0 * * * *'")

@@ -4,7 +4,8 @@
 # cube:events; webhooks with the HMAC-SHA256 signature checked by openssl against a local
 # receiver (tests/sched/hook_receiver.c, built here with cc), a receiver answering 500
 # (retried with backoff on the shifted clock, then delivered) and one slower than the time
-# limit (timed out, while the watcher keeps recording other runs).
+# limit (timed out, while the watcher keeps recording other runs); and no delivery while a
+# scheduler tick holds the tick lock.
 set -uo pipefail
 # shellcheck source=tests/sched/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -111,6 +112,24 @@ expect "the slow delivery failed with a timeout" 10 \
     "1:false:true"
 
 q "UPDATE webhook SET active = false WHERE id = $HOOK" >/dev/null
+
+# --- while a tick creates runs the watcher leaves the outbox alone (sched/leader.h LOCK_KEY_TICK) --
+# A session holds the tick lock as the scheduler does during a tick; an alert written meanwhile
+# waits, and is delivered once the lock is released (at the latest by the next watcher pass).
+P=$(mkpipe ticklock '{}' "alert_status='succeeded'")
+mktask "$P" ok 'true' >/dev/null
+psql_ -c "SELECT pg_advisory_lock($((0x6375626503))); SELECT pg_sleep(4)" >/dev/null &
+LOCKER=$!
+sleep 0.5
+R=$(run_of "$P")
+expect "a run succeeds while the tick lock is held" 3 "SELECT state FROM run WHERE id = $R" succeeded
+sleep 1
+same "its alert is not delivered while the lock is held" \
+    "$(q "SELECT (sent_at IS NULL)::text || ':' || (SELECT count(*) FROM notification WHERE outbox_id = o.id) FROM outbox o WHERE run_id = $R")" "true:0"
+wait "$LOCKER"
+expect "once the lock is released it is" 5 \
+    "SELECT (sent_at IS NOT NULL)::text || ':' || (SELECT count(*) FROM notification WHERE outbox_id = o.id) FROM outbox o WHERE run_id = $R" "true:1"
+
 stop_receiver
 kill "$SUBSCRIBER" 2>/dev/null
 wait "$SUBSCRIBER" 2>/dev/null
