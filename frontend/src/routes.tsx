@@ -114,23 +114,25 @@ const basename = import.meta.env.BASE_URL.replace(/\/$/, '');
 
 export const router = createBrowserRouter(routes, { basename });
 
-export function warmStart(qc: QueryClient, where: Location = window.location): void {
-  if (!likelySignedIn()) return;
-  void qc.prefetchQuery(menuQuery);
-  void qc.prefetchQuery(unreadQuery);
+// Returns what it asked for, each settled (never rejected) when it is in: the app's first
+// render waits for them (App.tsx, firstScreen).
+export function warmStart(qc: QueryClient, where: Location = window.location): Promise<unknown>[] {
+  if (!likelySignedIn()) return [];
+  const asked: Promise<unknown>[] = [qc.prefetchQuery(menuQuery), qc.prefetchQuery(unreadQuery)];
   for (const m of matchRoutes(routes, where.pathname, basename) ?? []) {
     const h = m.route.handle as RouteHandle | undefined;
     if (!h) continue;
     const view = h.listView?.(m.params);
     if (view) {
-      void qc.prefetchQuery(infoQuery(view));
+      asked.push(qc.prefetchQuery(infoQuery(view)));
       // The first page as the list will ask for it: the URL's filters, page and order, no
       // column choice (with one, the columns asked for depend on _info: left to the list).
       if (localStorage.getItem(columnsStorageKey(view)) === null) {
         const fd = buildFormData(readListState(new URLSearchParams(where.search)), { defaultPageSize: 20 });
-        void qc.prefetchQuery(listQuery(view, fd));
+        asked.push(qc.prefetchQuery(listQuery(view, fd)));
       }
     }
-    h.preload().catch(() => undefined); // the page shows the failure when it renders
+    asked.push(h.preload().catch(() => undefined)); // the page shows the failure when it renders
   }
+  return asked;
 }

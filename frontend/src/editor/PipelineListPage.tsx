@@ -1,234 +1,24 @@
 // /pipelines: the generic list of pipeline_modelview with the editor, run and runs links on
 // every row, and "New pipeline" / "Import" in the toolbar. No React Flow here: the editor is a
 // chunk of its own.
-import { useEffect, useState } from 'react';
-import { Link, useNavigate } from 'react-router';
-import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { Alert, App, Button, Form, Input, Modal, Select, Space, Tag, Upload } from 'antd';
-import { CaretRightOutlined, HistoryOutlined, ImportOutlined, InboxOutlined, NodeIndexOutlined, PlusOutlined } from '@ant-design/icons';
-import { resource, type Row } from '../api';
+import { lazy, Suspense, useState } from 'react';
+import { useNavigate } from 'react-router';
+import { App, Button, Space } from 'antd';
+import { CaretRightOutlined, HistoryOutlined, ImportOutlined, NodeIndexOutlined, PlusOutlined } from '@ant-design/icons';
+import type { Row } from '../api';
 import { Hint, useOpenedOnce } from '../generic/Hint';
+import { LiteButton, LiteLink, LiteTag } from '../generic/lite';
 import ResourceList from '../generic/ResourceList';
 import { useT } from '../i18n';
-import { TASK_NAME_RE } from './graph';
-import { exportDocument, fetchOrgProjects, importPipeline, runPipeline, type Pipeline } from './model';
+import { runPipeline } from './model';
 
-const LAST_PROJECT = 'cube.editor.project';
 const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
-function lastProject(): number | undefined {
-  const v = Number(localStorage.getItem(LAST_PROJECT));
-  return Number.isFinite(v) && v > 0 ? v : undefined;
-}
-
-function useProjects(enabled: boolean) {
-  return useQuery({ queryKey: ['editor-org-projects'], queryFn: fetchOrgProjects, enabled, staleTime: 30_000 });
-}
-
-function ProjectSelect({ enabled }: { enabled: boolean }) {
-  const t = useT();
-  const projects = useProjects(enabled);
-  const form = Form.useFormInstance();
-  // The remembered project may be gone (or not visible); a single project is the obvious pick.
-  useEffect(() => {
-    const list = projects.data;
-    if (!list) return;
-    const cur = form.getFieldValue('project') as number | undefined;
-    if (cur !== undefined && !list.some((p) => p.id === cur)) form.setFieldValue('project', undefined);
-    if (form.getFieldValue('project') === undefined && list.length === 1) form.setFieldValue('project', list[0].id);
-  }, [projects.data, form]);
-  return (
-    <Form.Item name="project" label={t('editor.new.project')} rules={[{ required: true, message: t('editor.new.projectRequired') }]}>
-      <Select
-        showSearch
-        optionFilterProp="label"
-        loading={projects.isLoading}
-        options={(projects.data ?? []).map((p) => ({ label: p.name, value: p.id }))}
-        notFoundContent={projects.isError ? errText(projects.error) : t('editor.new.noProjects')}
-        data-testid="pipeline-new-project"
-      />
-    </Form.Item>
-  );
-}
-
-interface NewValues {
-  project: number;
-  name: string;
-  describe: string;
-}
-
-function NewPipelineModal({ open, onClose }: { open: boolean; onClose: () => void }) {
-  const t = useT();
-  const nav = useNavigate();
-  const qc = useQueryClient();
-  const [form] = Form.useForm<NewValues>();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-
-  const submit = async (v: NewValues) => {
-    setBusy(true);
-    setError(null);
-    try {
-      const p = await resource.create<Pipeline>('pipeline_modelview', { project: v.project, name: v.name.trim(), describe: v.describe ?? '' });
-      localStorage.setItem(LAST_PROJECT, String(v.project));
-      void qc.invalidateQueries({ queryKey: ['list', 'pipeline_modelview'] });
-      onClose();
-      nav(`/pipelines/${p.id}`);
-    } catch (e) {
-      setError(errText(e));
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  return (
-    <Modal
-      title={t('editor.new.title')}
-      open={open}
-      onCancel={onClose}
-      onOk={() => form.submit()}
-      okText={t('editor.new.create')}
-      cancelText={t('editor.cancel')}
-      confirmLoading={busy}
-      destroyOnHidden
-    >
-      <Form<NewValues>
-        form={form}
-        name="new-pipeline"
-        layout="vertical"
-        preserve={false}
-        initialValues={{ project: lastProject(), name: '', describe: '' }}
-        onFinish={submit}
-      >
-        <ProjectSelect enabled={open} />
-        <Form.Item
-          name="name"
-          label={t('editor.new.name')}
-          extra={t('editor.task.nameHelp')}
-          rules={[
-            { required: true, whitespace: true, message: t('editor.task.nameRequired') },
-            { min: 2, max: 54, message: t('editor.task.nameLength') },
-            { pattern: TASK_NAME_RE, message: t('editor.task.namePattern') },
-          ]}
-        >
-          <Input autoFocus autoComplete="off" data-testid="pipeline-new-name" />
-        </Form.Item>
-        <Form.Item name="describe" label={t('editor.settings.describe')}>
-          <Input autoComplete="off" />
-        </Form.Item>
-        {error && <Alert type="error" showIcon message={error} role="alert" />}
-        <button type="submit" hidden aria-hidden />
-      </Form>
-    </Modal>
-  );
-}
-
-interface ImportValues {
-  project: number;
-  name: string;
-}
-
-function ImportModal({ open, onClose }: { open: boolean; onClose: () => void }) {
-  const t = useT();
-  const nav = useNavigate();
-  const qc = useQueryClient();
-  const [form] = Form.useForm<ImportValues>();
-  const [doc, setDoc] = useState<{ file: string; doc: Record<string, unknown> } | null>(null);
-  const [fileError, setFileError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-
-  const readFile = async (file: File) => {
-    setFileError(null);
-    setDoc(null);
-    try {
-      const d = exportDocument(JSON.parse(await file.text()));
-      if (!d) throw new Error(t('editor.import.notExport'));
-      setDoc({ file: file.name, doc: d });
-      const name = (d.pipeline as { name?: unknown } | undefined)?.name;
-      if (typeof name === 'string' && !form.getFieldValue('name')) form.setFieldValue('name', name);
-    } catch (e) {
-      setFileError(t('editor.import.badFile', { error: errText(e) }));
-    }
-  };
-
-  const submit = async (v: ImportValues) => {
-    if (!doc) {
-      setFileError(t('editor.import.fileRequired'));
-      return;
-    }
-    setBusy(true);
-    setError(null);
-    try {
-      const p = await importPipeline(v.project, doc.doc, v.name?.trim() || undefined);
-      localStorage.setItem(LAST_PROJECT, String(v.project));
-      void qc.invalidateQueries({ queryKey: ['list', 'pipeline_modelview'] });
-      onClose();
-      nav(`/pipelines/${p.id}`);
-    } catch (e) {
-      setError(errText(e));
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  return (
-    <Modal
-      title={t('editor.import.title')}
-      open={open}
-      onCancel={onClose}
-      onOk={() => form.submit()}
-      okText={t('editor.import.submit')}
-      cancelText={t('editor.cancel')}
-      confirmLoading={busy}
-      destroyOnHidden
-      afterClose={() => {
-        setDoc(null);
-        setFileError(null);
-        setError(null);
-      }}
-    >
-      <Form<ImportValues> form={form} name="import-pipeline" layout="vertical" preserve={false} initialValues={{ project: lastProject(), name: '' }} onFinish={submit}>
-        <Form.Item label={t('editor.import.file')} required validateStatus={fileError ? 'error' : undefined} help={fileError ?? undefined}>
-          <Upload.Dragger
-            accept=".json,application/json"
-            maxCount={1}
-            showUploadList={false}
-            beforeUpload={(file) => {
-              void readFile(file);
-              return false; // read here, never uploaded by antd
-            }}
-            data-testid="pipeline-import-file"
-          >
-            <p className="ant-upload-drag-icon">
-              <InboxOutlined />
-            </p>
-            <p className="ant-upload-text">{doc ? doc.file : t('editor.import.drop')}</p>
-            {doc && (
-              <p className="ant-upload-hint">
-                {t('editor.import.summary', { tasks: Array.isArray(doc.doc.tasks) ? doc.doc.tasks.length : 0 })}
-              </p>
-            )}
-          </Upload.Dragger>
-        </Form.Item>
-        <ProjectSelect enabled={open} />
-        <Form.Item
-          name="name"
-          label={t('editor.import.name')}
-          extra={t('editor.import.nameHelp')}
-          rules={[
-            { min: 2, max: 54, message: t('editor.task.nameLength') },
-            { pattern: TASK_NAME_RE, message: t('editor.task.namePattern') },
-          ]}
-        >
-          <Input autoComplete="off" data-testid="pipeline-import-name" />
-        </Form.Item>
-        {error && <Alert type="error" showIcon message={error} role="alert" />}
-        <button type="submit" hidden aria-hidden />
-      </Form>
-    </Modal>
-  );
-}
+// The dialogs' chunk (PipelineDialogs.tsx), asked for at most once.
+const dialogs = () => import('./PipelineDialogs');
+const NewPipelineModal = lazy(() => dialogs().then((m) => ({ default: m.NewPipelineModal })));
+const ImportModal = lazy(() => dialogs().then((m) => ({ default: m.ImportModal })));
+const preloadDialogs = () => void dialogs();
 
 function RowActions({ row }: { row: Row }) {
   const t = useT();
@@ -250,14 +40,12 @@ function RowActions({ row }: { row: Row }) {
   return (
     <>
       <Hint title={t('editor.list.edit')}>
-        <Link to={`/pipelines/${id}`} aria-label={t('editor.list.edit')} data-testid={`pipeline-edit-${id}`}>
-          <Button type="link" size="small" icon={<NodeIndexOutlined />} tabIndex={-1} />
-        </Link>
+        <LiteLink to={`/pipelines/${id}`} aria-label={t('editor.list.edit')} data-testid={`pipeline-edit-${id}`}>
+          <LiteButton icon={<NodeIndexOutlined />} tabIndex={-1} />
+        </LiteLink>
       </Hint>
       <Hint title={t('editor.run')}>
-        <Button
-          type="link"
-          size="small"
+        <LiteButton
           icon={<CaretRightOutlined />}
           loading={busy}
           onClick={() => void run()}
@@ -266,9 +54,9 @@ function RowActions({ row }: { row: Row }) {
         />
       </Hint>
       <Hint title={t('editor.runs')}>
-        <Link to={`/runs?pipeline=${id}`} aria-label={t('editor.runs')} data-testid={`pipeline-runs-${id}`}>
-          <Button type="link" size="small" icon={<HistoryOutlined />} tabIndex={-1} />
-        </Link>
+        <LiteLink to={`/runs?pipeline=${id}`} aria-label={t('editor.runs')} data-testid={`pipeline-runs-${id}`}>
+          <LiteButton icon={<HistoryOutlined />} tabIndex={-1} />
+        </LiteLink>
       </Hint>
     </>
   );
@@ -289,21 +77,37 @@ export default function PipelineListPage() {
         rowActions={(row) => <RowActions row={row} />}
         hideCreate
         columnRender={{
-          schedule_type: (v) => (v === 'crontab' ? <Tag color="blue">{t('editor.list.cron')}</Tag> : <Tag>{t('editor.settings.once')}</Tag>),
+          schedule_type: (v) => (v === 'crontab' ? <LiteTag color="blue">{t('editor.list.cron')}</LiteTag> : <LiteTag>{t('editor.settings.once')}</LiteTag>),
         }}
         toolbarExtra={
           <Space>
-            <Button type="primary" icon={<PlusOutlined />} onClick={() => setNewOpen(true)} data-testid="pipeline-new">
+            <Button
+              type="primary"
+              icon={<PlusOutlined />}
+              onClick={() => setNewOpen(true)}
+              onMouseEnter={preloadDialogs}
+              onFocus={preloadDialogs}
+              data-testid="pipeline-new"
+            >
               {t('editor.list.new')}
             </Button>
-            <Button icon={<ImportOutlined />} onClick={() => setImportOpen(true)} data-testid="pipeline-import">
+            <Button icon={<ImportOutlined />} onClick={() => setImportOpen(true)} onMouseEnter={preloadDialogs} onFocus={preloadDialogs} data-testid="pipeline-import">
               {t('editor.list.import')}
             </Button>
           </Space>
         }
       />
-      {newMounted && <NewPipelineModal open={newOpen} onClose={() => setNewOpen(false)} />}
-      {importMounted && <ImportModal open={importOpen} onClose={() => setImportOpen(false)} />}
+      {/* Shown when their chunk is in (at once when it was preloaded). */}
+      {newMounted && (
+        <Suspense fallback={null}>
+          <NewPipelineModal open={newOpen} onClose={() => setNewOpen(false)} />
+        </Suspense>
+      )}
+      {importMounted && (
+        <Suspense fallback={null}>
+          <ImportModal open={importOpen} onClose={() => setImportOpen(false)} />
+        </Suspense>
+      )}
     </>
   );
 }

@@ -1,7 +1,8 @@
-// How a value of any column looks in a table cell or on a show page.
-import { Tag, Typography } from 'antd';
+// How a value of any column looks in a table cell or on a show page. Its tags and "—" are the
+// stand-ins of lite.tsx: a list draws one per cell.
 import { useT } from '../i18n';
 import { Hint } from './Hint';
+import { LiteSecondary, LiteTag } from './lite';
 import { compactJson, formatTime, isRelation, isRelationList, isTimestamp, relationLabel, truncate } from './format';
 
 export interface CellValueProps {
@@ -27,9 +28,9 @@ function Cut({ text, max, mono }: { text: string; max: number; mono?: boolean })
 
 export function CellValue({ value, full = false, max = 60 }: CellValueProps) {
   const t = useT();
-  if (value === null || value === undefined || value === '') return <Typography.Text type="secondary">—</Typography.Text>;
+  if (value === null || value === undefined || value === '') return <LiteSecondary>—</LiteSecondary>;
   if (typeof value === 'boolean')
-    return <Tag color={value ? 'green' : 'default'}>{value ? t('generic.yes') : t('generic.no')}</Tag>;
+    return <LiteTag color={value ? 'green' : 'default'}>{value ? t('generic.yes') : t('generic.no')}</LiteTag>;
   if (typeof value === 'number') return <span>{value}</span>;
   if (typeof value === 'string') {
     if (isTimestamp(value))
@@ -46,12 +47,12 @@ export function CellValue({ value, full = false, max = 60 }: CellValueProps) {
     return (
       <span>
         {value.map((r) => (
-          <Tag key={String(r.id)}>{relationLabel(r)}</Tag>
+          <LiteTag key={String(r.id)}>{relationLabel(r)}</LiteTag>
         ))}
       </span>
     );
   // An empty list (no roles, no items) reads as "nothing", like an empty value.
-  if (Array.isArray(value) && value.length === 0) return <Typography.Text type="secondary">—</Typography.Text>;
+  if (Array.isArray(value) && value.length === 0) return <LiteSecondary>—</LiteSecondary>;
   if (full)
     return (
       <pre style={{ margin: 0, fontSize: 12, whiteSpace: 'pre-wrap', wordBreak: 'break-word', maxHeight: 400, overflow: 'auto' }}>
