@@ -669,7 +669,7 @@ enum err sched_run_rerun(struct db *db, struct arena *a, int64_t run_id, const c
         goto out;
     /* Cancelled before it was admitted, the run has no task instances yet: all of its tasks
      * run, from the snapshot, when it is admitted again. */
-    if (!t.n && js_get(snap, "tasks") && json_object_object_length(js_get(snap, "tasks")))
+    if (!t.n && js_get(snap, "tasks"))
         n = (size_t)json_object_object_length(js_get(snap, "tasks"));
     if (!n) {
         *err = "no failed, upstream_failed or cancelled task to re-run";

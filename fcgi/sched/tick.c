@@ -367,9 +367,14 @@ out:
  * shared for a few tens of milliseconds); when it cannot, the tick goes on without it: it only
  * keeps the watcher off the cores, and nothing depends on it.
  */
+static const char *tick_key(struct pass *ps)
+{
+    return arena_printf(ps->a, "%" PRId64, LOCK_KEY_TICK);
+}
+
 static bool tick_lock(struct pass *ps)
 {
-    const char *p[] = {arena_printf(ps->a, "%" PRId64, LOCK_KEY_TICK)};
+    const char *p[] = {tick_key(ps)};
     struct timespec ts = {0, 10 * 1000 * 1000};
     struct pg_result *r;
 
@@ -407,7 +412,7 @@ enum err tick_pass(struct pass *ps)
         total += claimed;
     } while (claimed == TICK_BATCH);
     /* An unlock fails only with the connection, and a lost connection released the lock. */
-    p[0] = arena_printf(ps->a, "%" PRId64, LOCK_KEY_TICK);
+    p[0] = tick_key(ps);
     if (locked &&
         db_query(ps->db, ps->a, "SELECT pg_advisory_unlock($1::bigint)", 1, p, NULL, NULL))
         log_warn("tick: the tick lock was not released: the connection is gone");

@@ -49,26 +49,18 @@ function ProjectSelect({ enabled }: { enabled: boolean }) {
   );
 }
 
-interface NewValues {
-  project: number;
-  name: string;
-  describe: string;
-}
-
-export function NewPipelineModal({ open, onClose }: { open: boolean; onClose: () => void }) {
-  const t = useT();
+// Both dialogs end alike: make the pipeline, remember its project, refresh the list, open it.
+function useCreateAndOpen(onClose: () => void) {
   const nav = useNavigate();
   const qc = useQueryClient();
-  const [form] = Form.useForm<NewValues>();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
-
-  const submit = async (v: NewValues) => {
+  const run = async (project: number, make: () => Promise<{ id: number }>) => {
     setBusy(true);
     setError(null);
     try {
-      const p = await resource.create<Pipeline>('pipeline_modelview', { project: v.project, name: v.name.trim(), describe: v.describe ?? '' });
-      localStorage.setItem(LAST_PROJECT, String(v.project));
+      const p = await make();
+      localStorage.setItem(LAST_PROJECT, String(project));
       void qc.invalidateQueries({ queryKey: ['list', 'pipeline_modelview'] });
       onClose();
       nav(`/pipelines/${p.id}`);
@@ -78,6 +70,22 @@ export function NewPipelineModal({ open, onClose }: { open: boolean; onClose: ()
       setBusy(false);
     }
   };
+  return { busy, error, setError, run };
+}
+
+interface NewValues {
+  project: number;
+  name: string;
+  describe: string;
+}
+
+export function NewPipelineModal({ open, onClose }: { open: boolean; onClose: () => void }) {
+  const t = useT();
+  const [form] = Form.useForm<NewValues>();
+  const { busy, error, run } = useCreateAndOpen(onClose);
+
+  const submit = (v: NewValues) =>
+    run(v.project, () => resource.create<Pipeline>('pipeline_modelview', { project: v.project, name: v.name.trim(), describe: v.describe ?? '' }));
 
   return (
     <Modal
@@ -128,13 +136,10 @@ interface ImportValues {
 
 export function ImportModal({ open, onClose }: { open: boolean; onClose: () => void }) {
   const t = useT();
-  const nav = useNavigate();
-  const qc = useQueryClient();
   const [form] = Form.useForm<ImportValues>();
   const [doc, setDoc] = useState<{ file: string; doc: Record<string, unknown> } | null>(null);
   const [fileError, setFileError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, setError, run } = useCreateAndOpen(onClose);
 
   const readFile = async (file: File) => {
     setFileError(null);
@@ -155,19 +160,7 @@ export function ImportModal({ open, onClose }: { open: boolean; onClose: () => v
       setFileError(t('editor.import.fileRequired'));
       return;
     }
-    setBusy(true);
-    setError(null);
-    try {
-      const p = await importPipeline(v.project, doc.doc, v.name?.trim() || undefined);
-      localStorage.setItem(LAST_PROJECT, String(v.project));
-      void qc.invalidateQueries({ queryKey: ['list', 'pipeline_modelview'] });
-      onClose();
-      nav(`/pipelines/${p.id}`);
-    } catch (e) {
-      setError(errText(e));
-    } finally {
-      setBusy(false);
-    }
+    await run(v.project, () => importPipeline(v.project, doc.doc, v.name?.trim() || undefined));
   };
 
   return (
