@@ -129,9 +129,12 @@ static bool session_setup(struct db *db, char *err, size_t errlen)
     PGresult *r;
     bool ok;
 
-    /* Fixed search_path and timeouts: generated SQL never depends on the role's defaults. */
+    /* Fixed search_path and timeouts: generated SQL never depends on the role's defaults.  No
+     * JIT: Cube's statements run for milliseconds, and compiling one whose estimated cost
+     * crosses jit_above_cost (a scan of thousands of active task instances) takes tens. */
     snprintf(sql, sizeof(sql),
-             "SET search_path = public; SET statement_timeout = %lld; SET TIME ZONE 'UTC'",
+             "SET search_path = public; SET statement_timeout = %lld; SET TIME ZONE 'UTC'; "
+             "SET jit = off",
              (long long)db->timeout_ms);
     r = exec_simple(db, sql);
     ok = PQresultStatus(r) == PGRES_COMMAND_OK;
@@ -298,24 +301,26 @@ static bool may_write(const char *sql)
     return strncasecmp(sql, "SELECT", 6) != 0;
 }
 
-/* Sends sql (prepared when it can be); returns libpq's "sent" for collect(). */
-static int start(struct db *db, const char *sql, int n, const char *const *params)
+/* Sends sql (prepared when it can be and `fresh` is not set); returns libpq's "sent" for
+ * collect(). */
+static int start(struct db *db, const char *sql, int n, const char *const *params, bool fresh)
 {
     char name[32];
     bool failed;
-    const char *stmt;
+    const char *stmt = NULL;
 
     db->writing = may_write(sql);
-    stmt = prepared(db, sql, n, name, sizeof(name), &failed);
+    if (!fresh)
+        stmt = prepared(db, sql, n, name, sizeof(name), &failed);
 
     if (stmt)
         return PQsendQueryPrepared(db->conn, stmt, n, params, NULL, NULL, 0);
     return PQsendQueryParams(db->conn, sql, n, NULL, params, NULL, NULL, 0);
 }
 
-static PGresult *run(struct db *db, const char *sql, int n, const char *const *params)
+static PGresult *run(struct db *db, const char *sql, int n, const char *const *params, bool fresh)
 {
-    return collect(db, start(db, sql, n, params));
+    return collect(db, start(db, sql, n, params, fresh));
 }
 
 static void unavailable(struct db_error *e)
@@ -364,8 +369,9 @@ static enum err answer(struct db *db, struct arena *a, PGresult *r, struct pg_re
     return ret;
 }
 
-enum err db_query(struct db *db, struct arena *a, const char *sql, int n, const char *const *params,
-                  struct pg_result **out, struct db_error *e)
+static enum err query(struct db *db, struct arena *a, const char *sql, int n,
+                      const char *const *params, struct pg_result **out, struct db_error *e,
+                      bool fresh)
 {
     PGresult *r;
     char err[256];
@@ -383,7 +389,7 @@ enum err db_query(struct db *db, struct arena *a, const char *sql, int n, const 
             return ERR_UNAVAILABLE;
         }
     }
-    r = run(db, sql, n, params);
+    r = run(db, sql, n, params, fresh);
     /* The server went away between two requests: reconnect once and retry (no transaction is open).
      */
     if (PQstatus(db->conn) == CONNECTION_BAD && !db->in_tx) {
@@ -394,9 +400,21 @@ enum err db_query(struct db *db, struct arena *a, const char *sql, int n, const 
             unavailable(e);
             return ERR_UNAVAILABLE;
         }
-        r = run(db, sql, n, params);
+        r = run(db, sql, n, params, fresh);
     }
     return answer(db, a, r, out, e);
+}
+
+enum err db_query(struct db *db, struct arena *a, const char *sql, int n, const char *const *params,
+                  struct pg_result **out, struct db_error *e)
+{
+    return query(db, a, sql, n, params, out, e, false);
+}
+
+enum err db_query_fresh(struct db *db, struct arena *a, const char *sql, int n,
+                        const char *const *params, struct pg_result **out, struct db_error *e)
+{
+    return query(db, a, sql, n, params, out, e, true);
 }
 
 enum err db_send(struct db *db, const char *sql, int n, const char *const *params)
@@ -407,7 +425,7 @@ enum err db_send(struct db *db, const char *sql, int n, const char *const *param
     }
     if (!db->conn || PQstatus(db->conn) != CONNECTION_OK)
         return ERR_UNAVAILABLE;
-    db->sent = start(db, sql, n, params) ? 1 : -1;
+    db->sent = start(db, sql, n, params, false) ? 1 : -1;
     return ERR_OK;
 }
 

@@ -58,6 +58,15 @@ bool db_drain(struct db *db);
 /* Runs sql with n text parameters (NULL entries are SQL NULL). On failure fills *e (if given). */
 enum err db_query(struct db *db, struct arena *a, const char *sql, int n, const char *const *params,
                   struct pg_result **out, struct db_error *e) WARN_UNUSED;
+/* db_query planned afresh at every execution (an unnamed statement, never cached).  A cached
+ * plan is made for the table sizes of its first execution: for a query over rows whose number
+ * swings by orders of magnitude between two executions (the pending task instances before and
+ * after a burst of ten thousand runs), a plan made for a few rows walks them all once per row
+ * when there are thousands.  Planning costs a fraction of a millisecond; re-planning such a
+ * query too late costs seconds (PostgreSQL re-plans only after an ANALYZE). */
+enum err db_query_fresh(struct db *db, struct arena *a, const char *sql, int n,
+                        const char *const *params, struct pg_result **out,
+                        struct db_error *e) WARN_UNUSED;
 /* The same in two halves, so the caller works while the server runs the statement: db_send
  * returns once it is sent, db_result waits for its answer.  Inside a transaction only (no
  * reconnect can hide between them), one statement at a time, and no db_query between them. */

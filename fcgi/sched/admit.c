@@ -87,7 +87,7 @@ static enum err timeouts(struct pass *ps)
     bool changed;
     enum err e;
 
-    if ((e = db_query(ps->db, ps->a, TIMEOUT_SQL, 1, p, &r, NULL)))
+    if ((e = db_query_fresh(ps->db, ps->a, TIMEOUT_SQL, 1, p, &r, NULL)))
         return e;
     for (int i = 0; i < db_rows(r); i++) {
         int64_t id = db_i64(r, i, 0);

@@ -207,7 +207,7 @@ static enum err batch(struct pass *ps, void *arg)
     *picked = 0;
     p[0] = arena_printf(ps->a, "%" PRId64, cfg.exec_slots);
     p[1] = arena_printf(ps->a, "%d", DISPATCH_BATCH);
-    if ((e = db_query(ps->db, ps->a, PICK_SQL, 2, p, &r, NULL)))
+    if ((e = db_query_fresh(ps->db, ps->a, PICK_SQL, 2, p, &r, NULL)))
         return e;
     n = (size_t)db_rows(r);
     if (!n)

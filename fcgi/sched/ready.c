@@ -74,7 +74,7 @@ static enum err pending_timeouts(struct pass *ps)
         return ERR_OK;
     p[0] = state_ts(ps->a, ps->now_us);
     p[1] = arena_printf(ps->a, "%" PRId64, cfg.pending_timeout_s);
-    if ((e = db_query(ps->db, ps->a, PENDING_TIMEOUT_SQL, 2, p, &r, NULL)))
+    if ((e = db_query_fresh(ps->db, ps->a, PENDING_TIMEOUT_SQL, 2, p, &r, NULL)))
         return e;
     n = (size_t)db_rows(r);
     if (!n)
@@ -98,7 +98,7 @@ static enum err retries(struct pass *ps)
     size_t n, changed;
     enum err e;
 
-    if ((e = db_query(ps->db, ps->a, RETRY_SQL, 1, p, &r, NULL)))
+    if ((e = db_query_fresh(ps->db, ps->a, RETRY_SQL, 1, p, &r, NULL)))
         return e;
     n = (size_t)db_rows(r);
     if (!n)
@@ -122,7 +122,7 @@ static enum err evaluate(struct pass *ps, void *arg)
     enum err e;
 
     moved[0] = moved[1] = 0;
-    if ((e = db_query(ps->db, ps->a, PENDING_SQL, 0, NULL, &r, NULL)))
+    if ((e = db_query_fresh(ps->db, ps->a, PENDING_SQL, 0, NULL, &r, NULL)))
         return e;
     n = (size_t)db_rows(r);
     if (!n)
@@ -167,7 +167,7 @@ static enum err complete(struct pass *ps)
     bool changed;
     enum err e;
 
-    if ((e = db_query(ps->db, ps->a, DONE_SQL, 0, NULL, &r, NULL)))
+    if ((e = db_query_fresh(ps->db, ps->a, DONE_SQL, 0, NULL, &r, NULL)))
         return e;
     for (int i = 0; i < db_rows(r); i++) {
         bool ok = db_i64(r, i, 1) == 0;

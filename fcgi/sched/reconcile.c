@@ -252,7 +252,7 @@ static enum err finish_cancelling(struct pass *ps)
     bool changed;
     enum err e;
 
-    if ((e = db_query(ps->db, ps->a, CANCELLING_SQL, 0, NULL, &r, NULL)))
+    if ((e = db_query_fresh(ps->db, ps->a, CANCELLING_SQL, 0, NULL, &r, NULL)))
         return e;
     for (int i = 0; i < db_rows(r); i++) {
         const char *reason = db_val(r, i, 1);
@@ -278,10 +278,10 @@ enum err reconcile_pass(struct pass *ps, const char ***names, size_t *nnames)
         *names = NULL;
         *nnames = 0;
     }
-    if ((e = db_query(ps->db, ps->a, CANCELLING_SQL, 0, NULL, &r, NULL)) ||
+    if ((e = db_query_fresh(ps->db, ps->a, CANCELLING_SQL, 0, NULL, &r, NULL)) ||
         (e = cancel_waiting(ps, r)))
         return e;
-    if ((e = db_query(ps->db, ps->a, ACTIVE_SQL, 0, NULL, &r, NULL)))
+    if ((e = db_query_fresh(ps->db, ps->a, ACTIVE_SQL, 0, NULL, &r, NULL)))
         return e;
     n = (size_t)db_rows(r);
     hb = arena_alloc(ps->a, (n + 1) * sizeof(*hb));

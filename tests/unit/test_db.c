@@ -1,7 +1,8 @@
 /* test_db.c — db.c against a scripted PostgreSQL server (a forked child speaking protocol 3.0
  * on a unix socket in a temporary directory): results and parameters of prepared statements,
  * error fields, the wait hook (called instead of blocking, `fresh` on each new connection),
- * the blocking default, and db_drain() on an idle connection the server closed or wrote to. */
+ * the blocking default, db_drain() on an idle connection the server closed or wrote to, and
+ * which statements db_query_fresh leaves unnamed. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,6 +32,7 @@ enum mode {
     FAIL,        /* an ErrorResponse (unique violation) for every Sync */
     CLOSE_IDLE,  /* ECHO; after the first executed statement, close; then accept again */
     NOTICE_IDLE, /* ECHO; after the first executed statement, send a NoticeResponse */
+    NAMES,       /* a row with the name of the statement the Bind executes ("" unnamed) */
 };
 enum { DELAY_MS = 20, MAX_CONNS = 4 };
 
@@ -224,7 +226,14 @@ static bool serve_conn(int fd, enum mode mode)
             parsed = true;
             continue;
         case 'B':
-            bind_param(body, len - 4, param, sizeof(param));
+            if (mode == NAMES) {
+                const char *stmt = body + strnlen(body, len - 4) + 1; /* after the portal */
+                size_t n = strnlen(stmt, sizeof(param) - 1);
+                memcpy(param, stmt, n);
+                param[n] = '\0';
+            } else {
+                bind_param(body, len - 4, param, sizeof(param));
+            }
             executed = true;
             continue;
         case 'D':
@@ -461,6 +470,33 @@ static void send_then_result(void **state)
     fake_stop(f);
 }
 
+/* db_query prepares a statement once and executes it by name from then on; db_query_fresh
+ * sends the same text as an unnamed statement every time (planned at each execution) and
+ * leaves the cache as it was. */
+static void fresh_is_unnamed(void **state)
+{
+    struct fake *f = fake_start(NAMES);
+    struct arena a = ARENA_INIT;
+    struct db *db = db_new(f->conninfo, "test", 5000);
+    struct pg_result *r;
+    const char *sql = "SELECT $1::text AS v", *p[1] = {"x"};
+    char *cached;
+
+    (void)state;
+    assert_int_equal(db_query(db, &a, sql, 1, p, &r, NULL), ERR_OK);
+    cached = arena_strdup(&a, db_val(r, 0, 0));
+    assert_string_not_equal(cached, "");
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(db_query_fresh(db, &a, sql, 1, p, &r, NULL), ERR_OK);
+        assert_string_equal(db_val(r, 0, 0), "");
+    }
+    assert_int_equal(db_query(db, &a, sql, 1, p, &r, NULL), ERR_OK);
+    assert_string_equal(db_val(r, 0, 0), cached);
+    arena_free(&a);
+    db_close(db);
+    fake_stop(f);
+}
+
 /* A result column's name and type oid are the ones the server's RowDescription gave (the fake
  * server describes its one column as "v" of type 25, text). */
 static void result_columns(void **state)
@@ -666,7 +702,7 @@ int main(void)
         cmocka_unit_test(write_waits),      cmocka_unit_test(error_fields),
         cmocka_unit_test(drain_closed),     cmocka_unit_test(drain_notice),
         cmocka_unit_test(unreachable),      cmocka_unit_test(result_columns),
-        cmocka_unit_test(send_then_result),
+        cmocka_unit_test(send_then_result), cmocka_unit_test(fresh_is_unnamed),
     };
     signal(SIGPIPE, SIG_IGN);
     return cmocka_run_group_tests(tests, NULL, NULL);
