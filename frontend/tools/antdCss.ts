@@ -48,6 +48,9 @@ async function renderStyles(): Promise<string> {
           h(Typography.Paragraph, null, 'p'),
           ...['primary', 'default', 'link', 'text', 'dashed'].map((type) => h(Button, { key: type, type: type as 'primary' }, type)),
           h(Button, { danger: true, size: 'small' }, 'd'),
+          // A compact group (the filter bar's rows, the import buttons): antd styles its items
+          // only when they are in one.
+          h(Space.Compact, null, h(Select, { options: [] }), h(Input, null), h(Button, null, 'c')),
           h(Spin, null),
           h(Table, { columns, dataSource: rows, rowSelection: {}, pagination: { showSizeChanger: true, total: 100 }, size: 'small' }),
           h(Table, { columns, dataSource: [], loading: true }),

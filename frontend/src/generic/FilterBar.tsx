@@ -10,6 +10,7 @@ import type { FieldInfo } from './fieldSpec';
 import { fromLocalInput, isRelation, relationLabel, toLocalInput } from './format';
 import type { ListFilter } from './listQuery';
 import { RelatedSelect } from './RelatedSelect';
+import { SelectOnUse } from './SelectOnUse';
 
 export interface FilterBarProps {
   info: ResourceInfo;
@@ -169,7 +170,9 @@ export function FilterBar({ info, applied, onApply, rows, exclude = [] }: Filter
         const ops = info.filters[f.col]?.filter ?? [];
         return (
           <Space.Compact key={i} data-testid="filter-row">
-            <Select
+            {/* The real Selects mount at first use (SelectOnUse): two per filter row on every list. */}
+            <SelectOnUse<string>
+              compact="first"
               aria-label={t('generic.filter.column')}
               data-testid={`filter-col-${i}`}
               style={{ width: 150 }}
@@ -179,7 +182,8 @@ export function FilterBar({ info, applied, onApply, rows, exclude = [] }: Filter
               value={f.col || undefined}
               onChange={(col: string) => update(i, { col, opr: defaultOperator(info.filters[col]?.filter ?? []), value: '' })}
             />
-            <Select
+            <SelectOnUse<string>
+              compact="middle"
               aria-label={t('generic.filter.operator')}
               data-testid={`filter-op-${i}`}
               style={{ width: 150 }}

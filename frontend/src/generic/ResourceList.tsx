@@ -4,7 +4,7 @@
 //
 // Its queries are keyed ['list', view, ...]: invalidate ['list', view] after changing rows of
 // the view elsewhere and every list of it refreshes.
-import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
+import { isValidElement, startTransition, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import {
   Alert,
   App,
@@ -19,6 +19,7 @@ import {
   Table,
   Tooltip,
   Typography,
+  type CheckboxProps,
   type TableColumnsType,
   type TableProps,
 } from 'antd';
@@ -39,10 +40,11 @@ import { useT } from '../i18n';
 import { CellValue } from './CellValue';
 import { Hint, useOpenedOnce } from './Hint';
 import { LinkButton } from './LinkButton';
-import { LiteButton, LiteLink, LiteSpace } from './lite';
+import { LiteButton, LiteCheckbox, LiteLink, LiteSpace } from './lite';
 import { FilterBar } from './FilterBar';
 import { buildFormData, emptyListState, readListState, writeListState, type ListFilter, type ListState } from './listQuery';
 import { columnsStorageKey, listQuery, useInfo } from './related';
+import { SelectOnUse } from './SelectOnUse';
 
 export interface ResourceListProps {
   view: string;
@@ -74,6 +76,23 @@ export interface ResourceListProps {
 }
 
 const PAGE_SIZES = [10, 20, 50, 100];
+
+// The row selection's checkboxes drawn light (lite.tsx): antd's Table makes an antd Checkbox
+// element per row with the handlers of its selection (ranges with shift, the select-all state);
+// LiteCheckbox takes those props and draws the same, without a Checkbox component per row.
+function liteCheckbox(node: ReactNode): ReactNode {
+  return isValidElement<CheckboxProps>(node) ? <LiteCheckbox {...node.props} /> : node;
+}
+
+const rowSelectionLite = {
+  renderCell: (_checked: boolean, _row: Row, _i: number, node: ReactNode) => liteCheckbox(node),
+  // With a columnTitle antd leaves out the wrapper it puts around its own select-all box.
+  columnTitle: (node: ReactNode) => <div className="ant-table-selection">{liteCheckbox(node)}</div>,
+};
+
+// The page-size changer mounts its antd Select at first use (SelectOnUse). Through an option
+// antd marks as internal (and warns about in development, where the real Select is used).
+const pageSizeSelect = import.meta.env.DEV ? undefined : SelectOnUse;
 
 function useListState(prefix: string, inUrl: boolean): [ListState, (s: ListState, push?: boolean) => void] {
   const [sp, setSp] = useSearchParams();
@@ -129,6 +148,14 @@ export default function ResourceList(props: ResourceListProps) {
   const [selected, setSelected] = useState<Array<number | string>>([]);
   const [busyAction, setBusyAction] = useState<string | null>(null);
   const [uploadReport, setUploadReport] = useState<UploadReport | null>(null);
+  // antd puts a Tooltip ("Click to sort ascending") on every sortable header, and another on
+  // its copy in the row that measures the columns: twenty tooltips (a twentieth of the first
+  // load's main-thread work) mounted before anyone points at a header. They are put in when the
+  // pointer first enters the list, as a transition (no frame held up); the pointer reaches a
+  // header after crossing the list's toolbar, filter bar or first column. (Put in at the header
+  // itself, the one under the pointer would have to be opened by hand, and antd's copy of it in
+  // the measuring row, which nobody hovers, then stayed open on the screen.)
+  const [sortHints, setSortHints] = useState(false);
   const reportMounted = useOpenedOnce(!!uploadReport);
   const csvInput = useRef<HTMLInputElement>(null);
 
@@ -160,7 +187,9 @@ export default function ResourceList(props: ResourceListProps) {
     placeholderData: (prev) => prev,
     refetchInterval: props.refetchInterval,
   });
-  useEffect(() => setSelected([]), [fdKey]);
+  // Kept as it is when nothing is selected: a new empty array re-rendered the whole list right
+  // after its first paint.
+  useEffect(() => setSelected((s) => (s.length ? [] : s)), [fdKey]);
 
   if (info.isError)
     return <Alert type="error" showIcon message={t('generic.loadFailed')} description={info.error.message} role="alert" />;
@@ -432,7 +461,11 @@ export default function ResourceList(props: ResourceListProps) {
   );
 
   return (
-    <div data-testid={props['data-testid'] ?? 'resource-list'} data-view={view}>
+    <div
+      data-testid={props['data-testid'] ?? 'resource-list'}
+      data-view={view}
+      onMouseEnter={sortHints ? undefined : () => startTransition(() => setSortHints(true))}
+    >
       <div style={{ display: 'flex', justifyContent: 'space-between', alignItems: 'center', gap: 16, flexWrap: 'wrap', marginBottom: 12 }}>
         {title ? (
           <Typography.Title level={compact ? 5 : 4} style={{ margin: 0 }}>
@@ -466,10 +499,15 @@ export default function ResourceList(props: ResourceListProps) {
         loading={list.isLoading || (list.isFetching && list.isPlaceholderData)}
         onChange={onChange}
         scroll={{ x: 'max-content' }}
+        showSorterTooltip={sortHints ? { target: 'full-header' } : false}
         locale={{ emptyText: list.isLoading ? ' ' : empty }}
         rowSelection={
           multiActions.length && !compact
-            ? { selectedRowKeys: selected.map(String), onChange: (keys) => setSelected(keys.map((k) => (/^\d+$/.test(String(k)) ? Number(k) : String(k)))) }
+            ? {
+                ...rowSelectionLite,
+                selectedRowKeys: selected.map(String),
+                onChange: (keys) => setSelected(keys.map((k) => (/^\d+$/.test(String(k)) ? Number(k) : String(k)))),
+              }
             : undefined
         }
         pagination={{
@@ -477,6 +515,7 @@ export default function ResourceList(props: ResourceListProps) {
           pageSize: state.pageSize ?? defaultPageSize,
           total: list.data?.count ?? 0,
           showSizeChanger: !compact,
+          selectComponentClass: pageSizeSelect,
           pageSizeOptions: PAGE_SIZES,
           showTotal: (n) => t('generic.total', { n }),
           hideOnSinglePage: compact,

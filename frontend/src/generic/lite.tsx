@@ -7,12 +7,25 @@
 // of the main thread's work on the first load of the pipeline list.
 //
 // Only the variants the lists use are here (link buttons of the small size, tags, secondary
-// text, a wrapping space without gaps). Nothing here makes antd styles: in a build they are in
-// the build-time stylesheet (tools/antdCss.ts renders Button, Tag with a preset colour,
-// Typography and Space); the dev server has no such stylesheet, and there LiteProvider renders
-// one hidden real component of each kind, which makes their styles at run time.
-import { Children, createContext, forwardRef, isValidElement, useContext, type AnchorHTMLAttributes, type HTMLAttributes, type MouseEvent, type ReactNode } from 'react';
-import { Button, Space, Tag, theme, Typography } from 'antd';
+// text, a wrapping space without gaps, the row selection's checkbox; the closed select of
+// SelectOnUse.tsx is drawn the same way). Nothing here makes antd styles: in a build they are
+// in the build-time stylesheet (tools/antdCss.ts renders Button, Tag with a preset colour,
+// Typography, Space, Checkbox and Select); the dev server has no such stylesheet, and there
+// LiteProvider renders one hidden real component of each kind, which makes their styles at run
+// time.
+import {
+  Children,
+  createContext,
+  forwardRef,
+  isValidElement,
+  useContext,
+  type AnchorHTMLAttributes,
+  type ChangeEvent,
+  type HTMLAttributes,
+  type MouseEvent,
+  type ReactNode,
+} from 'react';
+import { Button, Checkbox, Select, Space, Tag, theme, Typography, type CheckboxProps } from 'antd';
 import { LoadingOutlined } from '@ant-design/icons';
 import { router } from '../routes';
 
@@ -31,12 +44,17 @@ export function LiteProvider({ children }: { children: ReactNode }) {
           <Space>
             <span />
           </Space>
+          <Checkbox />
+          <Select />
         </div>
       )}
       {children}
     </HashContext.Provider>
   );
 }
+
+// The hashed class to put beside antd's class names.
+export const useAntdHash = (): string => useContext(HashContext);
 
 const basename = import.meta.env.BASE_URL.replace(/\/$/, '');
 export const hrefOf = (to: string): string => `${basename}${to}`;
@@ -147,5 +165,52 @@ export function LiteSpace({ children, 'data-testid': testId }: { children: React
         </div>
       ))}
     </div>
+  );
+}
+
+export type LiteCheckboxProps = Pick<CheckboxProps, 'checked' | 'indeterminate' | 'disabled' | 'onChange' | 'onClick'> & { 'aria-label'?: string };
+
+// antd's <Checkbox checked indeterminate disabled> without a label, for the props antd's Table
+// gives the row selection's checkboxes: a native checkbox (Space toggles it, a click on the
+// label reaches it) under antd's classes, calling onChange with the event antd's own passes
+// (its target, and the click behind it: the table reads shiftKey for range selection). Not
+// drawn: the wave antd plays around a checkbox when it is clicked.
+export function LiteCheckbox(props: LiteCheckboxProps) {
+  const { checked, indeterminate, disabled, onChange, onClick } = props;
+  const hash = useContext(HashContext);
+  const change = (e: ChangeEvent<HTMLInputElement>) => {
+    if (disabled) return;
+    onChange?.({
+      target: { ...props, checked: e.target.checked },
+      stopPropagation: () => e.stopPropagation(),
+      preventDefault: () => e.preventDefault(),
+      // React's change event of a checkbox comes from the click (a MouseEvent), as antd's does.
+      nativeEvent: e.nativeEvent as globalThis.MouseEvent,
+    });
+  };
+  return (
+    <label className={`ant-checkbox-wrapper${checked ? ' ant-checkbox-wrapper-checked' : ''}${disabled ? ' ant-checkbox-wrapper-disabled' : ''} ${hash}`}>
+      <span
+        className={
+          `ant-checkbox${indeterminate ? ' ant-checkbox-indeterminate' : ''} ant-wave-target ${hash}` +
+          `${checked ? ' ant-checkbox-checked' : ''}${disabled ? ' ant-checkbox-disabled' : ''}`
+        }
+      >
+        <input
+          type="checkbox"
+          className="ant-checkbox-input"
+          aria-label={props['aria-label']}
+          checked={!!checked}
+          disabled={disabled}
+          // The property, as antd sets it: read out as "mixed".
+          ref={(el) => {
+            if (el) el.indeterminate = !!indeterminate;
+          }}
+          onChange={change}
+          onClick={onClick}
+        />
+        <span className="ant-checkbox-inner" />
+      </span>
+    </label>
   );
 }
