@@ -1,8 +1,10 @@
 // The root: data cache, language, antd theme and locale, and the router.
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { App as AntApp, ConfigProvider } from 'antd';
-import enUS from 'antd/locale/en_US';
-import zhCN from 'antd/locale/zh_CN';
+// The ES module builds: the CommonJS ones reach a production build as {__esModule, default},
+// and antd's own texts (pagination, sorting, dialogs) were then never translated.
+import enUS from 'antd/es/locale/en_US';
+import zhCN from 'antd/es/locale/zh_CN';
 import { RouterProvider } from 'react-router';
 import { I18nProvider, useI18n } from './i18n';
 import { ApiError } from './api';
