@@ -8,7 +8,7 @@ import { Alert, Form, Input, Modal, Select, Upload } from 'antd';
 import { InboxOutlined } from '@ant-design/icons';
 import { resource } from '../api';
 import { useT } from '../i18n';
-import { TASK_NAME_RE } from './graph';
+import { nameRules } from './graph';
 import { exportDocument, fetchOrgProjects, importPipeline, type Pipeline } from './model';
 
 const LAST_PROJECT = 'cube.editor.project';
@@ -111,11 +111,7 @@ export function NewPipelineModal({ open, onClose }: { open: boolean; onClose: ()
           name="name"
           label={t('editor.new.name')}
           extra={t('editor.task.nameHelp')}
-          rules={[
-            { required: true, whitespace: true, message: t('editor.task.nameRequired') },
-            { min: 2, max: 54, message: t('editor.task.nameLength') },
-            { pattern: TASK_NAME_RE, message: t('editor.task.namePattern') },
-          ]}
+          rules={nameRules(t)}
         >
           <Input autoFocus autoComplete="off" data-testid="pipeline-new-name" />
         </Form.Item>
@@ -207,10 +203,7 @@ export function ImportModal({ open, onClose }: { open: boolean; onClose: () => v
           name="name"
           label={t('editor.import.name')}
           extra={t('editor.import.nameHelp')}
-          rules={[
-            { min: 2, max: 54, message: t('editor.task.nameLength') },
-            { pattern: TASK_NAME_RE, message: t('editor.task.namePattern') },
-          ]}
+          rules={nameRules(t, false)}
         >
           <Input autoComplete="off" data-testid="pipeline-import-name" />
         </Form.Item>

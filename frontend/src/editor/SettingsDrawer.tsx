@@ -4,7 +4,7 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import { Button, Drawer, Form, Input, InputNumber, Radio, Select, Space, Switch, Typography } from 'antd';
 import { ApiError } from '../api';
 import { useI18n, useT } from '../i18n';
-import { TASK_NAME_RE } from './graph';
+import { nameRules } from './graph';
 import { cronPreview, type Pipeline } from './model';
 import { ALERT_STATES, pipelineToSettings, type SettingsValues } from './settings';
 
@@ -162,11 +162,7 @@ export function SettingsDrawer({ open, pipeline, draft, readOnly, saving, onChan
           name="name"
           label={t('editor.settings.name')}
           extra={t('editor.task.nameHelp')}
-          rules={[
-            { required: true, whitespace: true, message: t('editor.task.nameRequired') },
-            { min: 2, max: 54, message: t('editor.task.nameLength') },
-            { pattern: TASK_NAME_RE, message: t('editor.task.namePattern') },
-          ]}
+          rules={nameRules(t)}
         >
           <Input autoComplete="off" />
         </Form.Item>

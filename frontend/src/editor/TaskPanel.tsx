@@ -7,7 +7,7 @@ import { CloseOutlined, DeleteOutlined, SaveOutlined } from '@ant-design/icons';
 import { useT } from '../i18n';
 import { fieldSpecs } from './argForm';
 import { ArgFields } from './ArgFields';
-import { TASK_NAME_RE } from './graph';
+import { nameRules } from './graph';
 import type { Task, Template } from './model';
 import { CPU_RE, GPU_RE, MEM_RE, NODE_SELECTOR_RE, type TaskFormValues } from './taskForm';
 
@@ -78,9 +78,7 @@ export function TaskPanel({ nodeId, task, template, initial, readOnly, isNameTak
           label={t('editor.task.name')}
           extra={t('editor.task.nameHelp')}
           rules={[
-            { required: true, whitespace: true, message: t('editor.task.nameRequired') },
-            { min: 2, max: 54, message: t('editor.task.nameLength') },
-            { pattern: TASK_NAME_RE, message: t('editor.task.namePattern') },
+            ...nameRules(t),
             {
               validator: (_r, v: string) =>
                 v && isNameTaken(v.trim(), nodeId) ? Promise.reject(new Error(t('editor.task.nameTaken'))) : Promise.resolve(),

@@ -2,6 +2,7 @@
 // *name* in dag_json ({task: {"upstream": [names]}}); the canvas works with task *ids* (node
 // ids), because names can be edited. An edge source -> target means "target depends on source".
 // Pure functions, unit-tested in graph.test.ts.
+import type { FormRule } from 'antd';
 
 export interface GraphEdge {
   source: string;
@@ -88,6 +89,16 @@ export function edgesToDag(nameOfId: ReadonlyMap<string, string>, edges: readonl
 // Task names: ^[a-z][a-z0-9-]*[a-z0-9]$, 2 to 54 characters.
 export const TASK_NAME_RE = /^[a-z][a-z0-9-]*[a-z0-9]$/;
 const NAME_MAX = 54;
+
+// The form rules of a task's or pipeline's name (the server checks the same); `required` off
+// where an empty name means "keep the one given" (import).
+export function nameRules(t: (key: string) => string, required = true): FormRule[] {
+  return [
+    ...(required ? [{ required: true, whitespace: true, message: t('editor.task.nameRequired') }] : []),
+    { min: 2, max: NAME_MAX, message: t('editor.task.nameLength') },
+    { pattern: TASK_NAME_RE, message: t('editor.task.namePattern') },
+  ];
+}
 
 // A valid task name from a template name, not in taken: "train", then "train-2", "train-3"...
 export function uniqueTaskName(base: string, taken: ReadonlySet<string>): string {
