@@ -1,7 +1,8 @@
 /*
  * house.c — retention.  Runs that finished more than CUBE_RETENTION_DAYS ago
- * are deleted with everything hanging off them (task instances, attempts,
- * outbox, deliveries: ON DELETE CASCADE; state_change rows explicitly), after
+ * are deleted with everything hanging off them (task instances, attempts:
+ * ON DELETE CASCADE; outbox and deliveries: the trigger run_deleted of
+ * sql/0012; state_change rows explicitly), after
  * their attempt directories (logs included) are removed.  Attempt directories
  * that no attempt row names any more (their pipeline was deleted) are removed
  * too, after cancelling what still runs in them.  Never touches an unfinished

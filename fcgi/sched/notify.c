@@ -2,7 +2,8 @@
  * notify.c — delivering the outbox (scheduling.md §3.4 rule 11).
  *
  * Outbox rows (one per run and alerting state, written in the transaction of
- * the transition) are claimed FOR UPDATE SKIP LOCKED in batches; one
+ * the transition) are claimed FOR UPDATE SKIP LOCKED in batches, their payload
+ * completed from the run and its pipeline at the first claim; one
  * short transaction per batch inserts an in-app `notification` per recipient
  * (the pipeline's creator ∪ the run's alert_user, deduplicated by
  * UNIQUE(user_id, outbox_id)), a `webhook_delivery` row per active webhook of
@@ -50,15 +51,27 @@ enum {
     HOOK_RESPONSE_MAX = 4096 /* bytes of an answer kept for the log */
 };
 
+/* A transition writes what only its moment knows (state.h, STATE_OUTBOX_INSERT); the payload
+ * is completed from the run and its pipeline here, once, and stored, so every delivery of it
+ * (Redis, each webhook attempt) carries the same bytes.  A row whose run is gone (it cannot
+ * be: deleting a run deletes its alerts, sql/0012) still goes out, without the run's fields. */
 static const char CLAIM_OUTBOX_SQL[] =
-    "SELECT id, payload::text FROM outbox WHERE sent_at IS NULL ORDER BY id "
-    "LIMIT $1::int FOR UPDATE SKIP LOCKED";
+    "WITH c AS (SELECT id FROM outbox WHERE sent_at IS NULL ORDER BY id "
+    "LIMIT $1::int FOR UPDATE SKIP LOCKED), "
+    "f AS (UPDATE outbox o SET payload = coalesce(o.payload, jsonb_build_object('event', "
+    "'run.' || o.state, 'run_id', o.run_id, 'state', o.state, 'from', o.from_state, 'reason', "
+    "o.reason, 'at', o.created_at) || coalesce((SELECT jsonb_build_object('pipeline_id', "
+    "r.pipeline_id, 'pipeline', p.name, 'project_id', p.project_id, 'trigger', r.trigger, "
+    "'cron_tick', r.cron_tick, 'execution_date', r.execution_date) FROM run r "
+    "LEFT JOIN pipeline p ON p.id = r.pipeline_id WHERE r.id = o.run_id), '{}')) "
+    "FROM c WHERE o.id = c.id RETURNING o.id, o.payload) "
+    "SELECT id, payload::text FROM f ORDER BY id";
 
 /* $1 outbox ids, $2 now */
 static const char NOTIFY_SQL[] =
     "INSERT INTO notification (user_id, outbox_id, run_id, title, body, created_on) "
     "SELECT DISTINCT u.id, o.id, o.run_id, p.name || ': run ' || o.run_id || ' ' || o.state, "
-    "coalesce(o.payload->>'reason', ''), $2::timestamptz "
+    "o.reason, $2::timestamptz "
     "FROM outbox o JOIN run r ON r.id = o.run_id JOIN pipeline p ON p.id = r.pipeline_id "
     "JOIN users u ON u.id = p.created_by_fk OR u.username = ANY(string_to_array(r.alert_user, "
     "',')) WHERE o.id = ANY($1::bigint[]) ON CONFLICT (user_id, outbox_id) DO NOTHING";

@@ -143,9 +143,11 @@ static const char *user_list(struct arena *a, const char *text)
 
 /* ---- run creation ----------------------------------------------------------------------- */
 
+/* FOR KEY SHARE: the pipeline cannot be deleted before the run is in (run.pipeline_id has no
+ * foreign key, sql/0012; a tick's runs are covered by its claim, FOR UPDATE). */
 static const char PIPE_SQL[] =
     "SELECT parallelism, alert_status, alert_user, nextval('run_id_seq') FROM pipeline "
-    "WHERE id = $1::bigint";
+    "WHERE id = $1::bigint FOR KEY SHARE";
 
 /* Any number of runs in one statement, one array per column: $1 ids, $2 pipelines, $3 triggers,
  * $4 cron ticks, $5 execution dates, $6 snapshots, $7 parallelism, $8 alert states, $9 alert
@@ -154,13 +156,12 @@ static const char PIPE_SQL[] =
  * row, its state change and its alert; its task instances are made when it is admitted
  * (admit.c).
  *
- * Every part after the run insert reads only `u` (and a pipeline by its key): a prepared
+ * Every part after the run insert reads only `u`: a prepared
  * statement soon runs with a generic plan, which guesses 10 rows per array, and a join of u
  * with the arrays would then be a nested loop over both, quadratic in the batch.  The outbox
  * insert needs no ON CONFLICT: its runs were inserted by this very statement.  Each NOTIFY
  * is sent once per statement, not once per run. */
-#define CREATE_PAYLOAD \
-    STATE_OUTBOX_PAYLOAD("'queued'", "u.from_state", "$12::text", "$13::timestamptz")
+#define CREATE_ALERT STATE_OUTBOX_INSERT("u", "'queued'", "NULL", "$12::text", "$13::timestamptz")
 static const char CREATE_SQL[] =
     "WITH u AS (INSERT INTO run (id, pipeline_id, trigger, cron_tick, execution_date, state, "
     "dag_snapshot, parallelism, alert_status, alert_user, created_by_fk, queued_at) "
@@ -171,14 +172,10 @@ static const char CREATE_SQL[] =
     "AS v(id, pipeline_id, trigger, cron_tick, execution_date, snapshot, parallelism, "
     "alert_status, alert_user, created_by) "
     "ON CONFLICT (pipeline_id, cron_tick) DO NOTHING "
-    "RETURNING id, alert_status, trigger, cron_tick, execution_date, pipeline_id, "
-    "NULL::text AS from_state), "
+    "RETURNING id, alert_status), "
     "sc AS (INSERT INTO state_change (entity, entity_id, from_state, to_state, reason, actor, at) "
     "SELECT 'run', u.id, NULL, 'queued', $12::text, $11::text, $13::timestamptz FROM u), "
-    "ob AS (INSERT INTO outbox (run_id, kind, state, payload, created_at) "
-    "SELECT u.id, 'run_state', 'queued', " CREATE_PAYLOAD
-    ", $13::timestamptz FROM u JOIN pipeline p ON p.id = u.pipeline_id "
-    "WHERE 'queued' = ANY(string_to_array(u.alert_status, ',')) RETURNING id) "
+    "ob AS (" CREATE_ALERT " RETURNING id) "
     "SELECT u.id, (SELECT pg_notify('cube_sched', '') FROM u LIMIT 1), "
     "(SELECT pg_notify('cube_watch', '') FROM ob WHERE $14::boolean LIMIT 1) FROM u";
 
@@ -399,12 +396,17 @@ enum err sched_run_create_at(struct db *db, struct arena *a, const struct run_re
 
     *run_id = 0;
     run_rows_init(&rows, a);
-    if ((e = sched_run_prepare(db, a, rq, now_us, pipe, &rows, err)) ||
-        (e = sched_run_insert(db, a, &rows, now_us, &r)))
+    /* One transaction, so PIPE_SQL's lock on the pipeline lasts until the run is in. */
+    if ((e = db_begin(db)))
         return e;
+    if ((e = sched_run_prepare(db, a, rq, now_us, pipe, &rows, err)) ||
+        (e = sched_run_insert(db, a, &rows, now_us, &r))) {
+        db_rollback(db);
+        return e;
+    }
     if (db_rows(r))
         *run_id = db_i64(r, 0, 0);
-    return ERR_OK;
+    return db_commit(db);
 }
 
 enum err sched_run_create(struct db *db, struct arena *a, const struct run_request *rq,

@@ -21,6 +21,7 @@
 #include "core/common.h"
 
 /* $1 run id, $2 from[], $3 to, $4 reason, $5 now, $6 actor */
+#define RUN_CAS_ALERT STATE_OUTBOX_INSERT("upd u", "$3", "u.from_state", "$4", "$5::timestamptz")
 static const char RUN_CAS_SQL[] =
     "WITH old AS (SELECT id, state FROM run WHERE id = $1::bigint AND state = ANY($2::text[]) "
     "FOR UPDATE), "
@@ -33,19 +34,11 @@ static const char RUN_CAS_SQL[] =
     "cancel_requested = CASE WHEN $3 = 'cancelling' THEN true WHEN $3 = 'queued' THEN false "
     "ELSE r.cancel_requested END "
     "FROM old WHERE r.id = old.id AND r.state = old.state "
-    "RETURNING r.id, old.state AS from_state, r.pipeline_id, r.alert_status, r.trigger, "
-    "r.cron_tick, r.execution_date), "
+    "RETURNING r.id, old.state AS from_state, r.alert_status), "
     "sc AS (INSERT INTO state_change (entity, entity_id, from_state, to_state, reason, actor, at) "
     "SELECT 'run', id, from_state, $3, $4, $6, $5::timestamptz FROM upd), "
-    "ob AS (INSERT INTO outbox (run_id, kind, state, payload, created_at) "
-    "SELECT u.id, 'run_state', $3, " STATE_OUTBOX_PAYLOAD(
-        "$3", "u.from_state", "$4",
-        "$5::timestamptz") ", $5::timestamptz "
-                           "FROM upd u JOIN pipeline p ON p.id = u.pipeline_id "
-                           "WHERE $3 = ANY(string_to_array(u.alert_status, ',')) "
-                           "ON CONFLICT (run_id, kind, state) DO NOTHING RETURNING id) "
-                           "SELECT id, (SELECT pg_notify('cube_watch', '') FROM ob LIMIT 1) FROM "
-                           "upd";
+    "ob AS (" RUN_CAS_ALERT " ON CONFLICT (run_id, kind, state) DO NOTHING RETURNING id) "
+    "SELECT id, (SELECT pg_notify('cube_watch', '') FROM ob LIMIT 1) FROM upd";
 
 /*
  * $1 ids[], $2 from[], $3 to, $4 reason, $5 now, $6 actor, $7 tries[] (aligned with ids; NULL

@@ -38,14 +38,15 @@ struct state_task_set {
         0, false, false, 0, -1, -1.0, 0 \
     }
 
-/* The outbox payload of a run transition, as SQL over `u` (the run row, with from_state) and
- * `p` (its pipeline); STATE, FROM, REASON and AT are SQL expressions.  Shared by the
- * transition and by run creation, so every alert has the same shape. */
-#define STATE_OUTBOX_PAYLOAD(STATE, FROM, REASON, AT)                                           \
-    "jsonb_build_object('event', 'run.' || " STATE ", 'run_id', u.id, 'state', " STATE          \
-    ", 'from', " FROM ", 'reason', " REASON ", 'at', " AT ", 'pipeline_id', p.id, 'pipeline', " \
-    "p.name, 'project_id', p.project_id, 'trigger', u.trigger, 'cron_tick', u.cron_tick, "      \
-    "'execution_date', u.execution_date)"
+/* The alert of a run transition when its state is one the run alerts on: SRC names the run
+ * rows as `u` (with id and alert_status); STATE, FROM, REASON and AT are SQL expressions.
+ * Shared by the transition and by run creation.  It holds what only the moment knows: the
+ * payload is made from it, the run and its pipeline when the watcher first delivers it
+ * (notify.c), so a transition writes a narrow row and joins nothing. */
+#define STATE_OUTBOX_INSERT(SRC, STATE, FROM, REASON, AT)                                         \
+    "INSERT INTO outbox (run_id, kind, state, from_state, reason, created_at) "                   \
+    "SELECT u.id, 'run_state', " STATE ", " FROM ", " REASON ", " AT " FROM " SRC " WHERE " STATE \
+    " = ANY(string_to_array(u.alert_status, ','))"
 
 /* States as a PostgreSQL text[] literal: {"a","b"} (names are fixed identifiers). */
 const char *state_array(struct arena *a, const char *const *v, size_t n);

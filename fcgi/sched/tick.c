@@ -73,8 +73,7 @@ static const char ANY_DUE_SQL[] =
 /* Runs without tasks that record ticks: `skipped` (older ticks left out) or `failed` (the
  * pipeline cannot run), one per element of the arrays $1 pipelines, $2 ticks, $3 states,
  * $4 reasons, $5 alert states, $6 alert users; $7 now. */
-#define RECORD_PAYLOAD \
-    STATE_OUTBOX_PAYLOAD("u.state", "u.from_state", "u.reason", "$7::timestamptz")
+#define RECORD_ALERT STATE_OUTBOX_INSERT("u", "u.state", "NULL", "u.reason", "$7::timestamptz")
 static const char RECORD_SQL[] =
     "WITH u AS (INSERT INTO run (pipeline_id, trigger, cron_tick, execution_date, state, "
     "dag_snapshot, alert_status, alert_user, reason, queued_at, finished_at) "
@@ -83,14 +82,10 @@ static const char RECORD_SQL[] =
     "$3::text[], $4::text[], $5::text[], $6::text[]) "
     "AS v(pipeline_id, tick, state, reason, alert_status, alert_user) "
     "ON CONFLICT (pipeline_id, cron_tick) DO NOTHING "
-    "RETURNING id, state, reason, alert_status, trigger, cron_tick, execution_date, pipeline_id, "
-    "NULL::text AS from_state), "
+    "RETURNING id, state, reason, alert_status), "
     "sc AS (INSERT INTO state_change (entity, entity_id, from_state, to_state, reason, actor, at) "
     "SELECT 'run', u.id, NULL, u.state, u.reason, 'scheduler', $7::timestamptz FROM u), "
-    "ob AS (INSERT INTO outbox (run_id, kind, state, payload, created_at) "
-    "SELECT u.id, 'run_state', u.state, " RECORD_PAYLOAD
-    ", $7::timestamptz FROM u JOIN pipeline p ON p.id = u.pipeline_id WHERE u.state = "
-    "ANY(string_to_array(u.alert_status, ',')) ON CONFLICT (run_id, kind, state) DO NOTHING) "
+    "ob AS (" RECORD_ALERT " ON CONFLICT (run_id, kind, state) DO NOTHING) "
     "SELECT u.id FROM u";
 
 static const char ADVANCE_SQL[] =

@@ -69,6 +69,15 @@ N=${N%.head}
 check "the receiver got the request with X-Cube-Delivery" test -n "$N"
 check "X-Cube-Event names the state" grep -q "X-Cube-Event: run.succeeded" "$N.head"
 check "the body is the run event" grep -q "\"run_id\": *$R" "$N.body"
+# The transition writes its moment (state, from, reason, time); the watcher adds the run's and
+# its pipeline's fields at the first delivery (sql/0012).
+for field in "\"from\": *\"running\"" "\"event\": *\"run.succeeded\"" "\"trigger\": *\"manual\"" \
+    "\"pipeline\": *\"$PREFIX-hooked\"" "\"pipeline_id\": *$P\b" "\"project_id\": *$PROJECT\b" \
+    "\"cron_tick\": *null" "\"execution_date\": *\"20" "\"at\": *\"20"; do
+    check "the body has $field" grep -q "$field" "$N.body"
+done
+same "the body is the stored payload, byte for byte" "$(cat "$N.body")" \
+    "$(q "SELECT payload::text FROM outbox WHERE run_id = $R")"
 sig=$(sed -n 's/^X-Cube-Signature: sha256=\([0-9a-f]*\).*/\1/p' "$N.head")
 want=$(openssl dgst -sha256 -hmac "$SECRET" <"$N.body" 2>/dev/null | sed 's/^.*= *//')
 if [[ -n $want && $sig == "$want" ]]; then pass "X-Cube-Signature is HMAC-SHA256 of the body with the secret (openssl)"; else
@@ -94,6 +103,10 @@ same "nothing is sent before its time" "$(q "SELECT attempts FROM webhook_delive
 clock_shift 21
 expect "once the endpoint recovers, the third attempt delivers" 10 \
     "SELECT attempts || ':' || delivered || ':' || status FROM webhook_delivery WHERE outbox_id = $OUTBOX" "3:true:200"
+D=$(q "SELECT id FROM webhook_delivery WHERE outbox_id = $OUTBOX")
+same "each of the three attempts sent the same bytes" \
+    "$(grep -l "X-Cube-Delivery: $D\b" "$HOOKDIR"/*.head | sed 's/head$/body/' | xargs md5sum | cut -d' ' -f1 | sort | uniq -c | sed 's/^ *//')" \
+    "3 $(md5sum <"$(grep -l "X-Cube-Delivery: $D\b" "$HOOKDIR"/*.head | head -n 1 | sed 's/head$/body/')" | cut -d' ' -f1)"
 
 # --- a receiver slower than the time limit: it times out, the watcher goes on --------------------
 echo sleep >"$HOOKDIR/mode"
@@ -129,6 +142,22 @@ same "its alert is not delivered while the lock is held" \
 wait "$LOCKER"
 expect "once the lock is released it is" 5 \
     "SELECT (sent_at IS NOT NULL)::text || ':' || (SELECT count(*) FROM notification WHERE outbox_id = o.id) FROM outbox o WHERE run_id = $R" "true:1"
+
+# --- deletes take a run's alerts along (statement triggers of sql/0012, not foreign keys) ---------
+same "(run $R has an alert and a notification)" \
+    "$(q "SELECT count(*) FROM outbox o JOIN notification n ON n.outbox_id = o.id WHERE o.run_id = $R")" 1
+q "DELETE FROM run WHERE id = $R" >/dev/null
+same "deleting a run deletes its alerts; their notifications stay, detached" \
+    "$(q "SELECT (SELECT count(*) FROM outbox WHERE run_id = $R) || ':' || (SELECT count(*) FROM notification WHERE run_id = $R AND outbox_id IS NULL)")" \
+    "0:1"
+HOOKED=$(q "SELECT id FROM pipeline WHERE name = '$PREFIX-hooked'")
+same "(pipeline $HOOKED has runs, alerts and task instances)" \
+    "$(q "SELECT count(DISTINCT r.id) > 0 AND count(o.id) > 0 AND bool_and(EXISTS (SELECT 1 FROM task_instance t WHERE t.run_id = r.id)) FROM run r LEFT JOIN outbox o ON o.run_id = r.id WHERE r.pipeline_id = $HOOKED")" t
+HOOKED_RUNS=$(q "SELECT string_agg(id::text, ',') FROM run WHERE pipeline_id = $HOOKED")
+q "DELETE FROM pipeline WHERE id = $HOOKED" >/dev/null
+same "deleting a pipeline deletes its runs, their alerts and their task instances" \
+    "$(q "SELECT (SELECT count(*) FROM run WHERE id IN ($HOOKED_RUNS)) || ':' || (SELECT count(*) FROM outbox WHERE run_id IN ($HOOKED_RUNS)) || ':' || (SELECT count(*) FROM task_instance WHERE run_id IN ($HOOKED_RUNS))")" \
+    "0:0:0"
 
 stop_receiver
 kill "$SUBSCRIBER" 2>/dev/null
