@@ -15,7 +15,8 @@
 # ports 48180/45533/46480 (BENCH_PORT, BENCH_PG_PORT, BENCH_REDIS_PORT) with the release build
 # (make build) and CUBE_EXEC_SLOTS=64, and stops it when it exits.  BENCH_STRICT=1: exit 1
 # when a target is missed.  BENCH_ONLY=d (any of a-e, e.g. "de"): only those figures; (a) and
-# (b) come from the same run.
+# (b) come from the same run.  BENCH_TICKS (3): how many ticks (d) measures; the figure is
+# their median (the first tick on new tables, the others after their runs were truncated).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 ROOT=$PWD
@@ -137,7 +138,8 @@ if want c; then
 fi
 
 # --- (d) one tick over 10,000 due cron pipelines ------------------------------------------------
-tick_pipes=0 tick_runs=0 tick_ms=nan
+tick_pipes=0 tick_runs=0 tick_ms=nan tick_all="" tick_ok=1
+TICKS=${BENCH_TICKS:-3}
 if want d; then
     say "creating 10,000 cron pipelines"
     q "INSERT INTO pipeline (project_id, name, created_by_fk, schedule_type, cron_time, paused)
@@ -146,22 +148,32 @@ if want d; then
     q "INSERT INTO task (pipeline_id, name, job_template_id, args, skip)
        SELECT id, 'only', $TEMPLATE, '{\"command\": \"true\"}', true FROM pipeline WHERE name LIKE 'cron-%'" >/dev/null
     q "VACUUM ANALYZE" >/dev/null
-    mark_log=$(wc -c <"$CUBE_VAR/log/cube-scheduler.log")
-    # Exactly one due tick each: the anchors are set in the statement that unpauses them, early
-    # enough in a minute that the next one cannot begin before the tick has claimed them all.
-    while ((10#$(q "SELECT to_char(now(), 'SS')") >= 45)); do sleep 1; done
-    q "UPDATE pipeline SET paused = false, last_tick = date_trunc('minute', now()) - interval '1 minute',
-       next_tick = date_trunc('minute', now()) WHERE name LIKE 'cron-%'" >/dev/null
-    tick=""
-    for ((i = 0; i < 600; i++)); do
-        tick=$(tail -c +$((mark_log + 1)) "$CUBE_VAR/log/cube-scheduler.log" |
-            sed -n 's/.*"msg":"tick: \([0-9]*\) pipelines due, \([0-9]*\) runs created in \([0-9]*\) ms".*/\1 \2 \3/p' | head -n 1)
-        [[ -n $tick ]] && break
-        sleep 0.1
+    for ((round = 1; round <= TICKS; round++)); do
+        if ((round > 1)); then
+            # The last tick's runs go (their admission would share the cores with this tick).
+            q "SET client_min_messages = warning; TRUNCATE run, task_instance, task_attempt, state_change, outbox, notification CASCADE" >/dev/null
+            q "VACUUM ANALYZE pipeline" >/dev/null
+        fi
+        mark_log=$(wc -c <"$CUBE_VAR/log/cube-scheduler.log")
+        # Exactly one due tick each: the anchors are set in the statement that unpauses them, early
+        # enough in a minute that the next one cannot begin before the tick has claimed them all.
+        while ((10#$(q "SELECT to_char(now(), 'SS')") >= 45)); do sleep 1; done
+        q "UPDATE pipeline SET paused = false, last_tick = date_trunc('minute', now()) - interval '1 minute',
+           next_tick = date_trunc('minute', now()) WHERE name LIKE 'cron-%'" >/dev/null
+        tick=""
+        for ((i = 0; i < 600; i++)); do
+            tick=$(tail -c +$((mark_log + 1)) "$CUBE_VAR/log/cube-scheduler.log" |
+                sed -n 's/.*"msg":"tick: \([0-9]*\) pipelines due, \([0-9]*\) runs created in \([0-9]*\) ms".*/\1 \2 \3/p' | head -n 1)
+            [[ -n $tick ]] && break
+            sleep 0.1
+        done
+        read -r tick_pipes tick_runs tick_ms <<<"${tick:-0 0 nan}"
+        [[ $tick_runs == 10000 ]] || tick_ok=0
+        tick_all+="${tick_all:+ }$tick_ms"
+        sleep 2
+        q "UPDATE pipeline SET paused = true WHERE name LIKE 'cron-%'" >/dev/null
     done
-    read -r tick_pipes tick_runs tick_ms <<<"${tick:-0 0 nan}"
-    sleep 2
-    q "UPDATE pipeline SET paused = true WHERE name LIKE 'cron-%'" >/dev/null
+    tick_ms=$(tr ' ' '\n' <<<"$tick_all" | pct 50)
 fi
 
 # --- (e) RSS ------------------------------------------------------------------------------------
@@ -194,7 +206,8 @@ if want c; then
 fi
 if want d; then
     echo "(d) one tick over 10,000 due cron pipelines:"
-    mark "$tick_pipes pipelines, $tick_runs runs created" "${tick_ms} ms" "$([[ $tick_runs == 10000 ]] && le "$tick_ms" 1000 || echo 0)" "<= 1000 ms"
+    mark "$tick_pipes pipelines, $tick_runs runs created, median of $TICKS" "${tick_ms} ms" "$([[ $tick_ok == 1 ]] && le "$tick_ms" 1000 || echo 0)" "<= 1000 ms"
+    printf '  %-58s %14s\n' "each tick (the first on new tables)" "$tick_all ms"
 fi
 if want e; then
     echo "(e) peak RSS (VmHWM) after the runs:"
