@@ -77,6 +77,16 @@ export interface ResourceListProps {
 
 const PAGE_SIZES = [10, 20, 50, 100];
 
+// How many rows of a list's first page can be in sight before anything is scrolled: its data
+// rows start at least this far down the window (the app's header, the list's title row and the
+// table's header; the filter bar when there is one) and are at least this tall (one line of
+// text in a 'middle' table). An overestimate: the rows under them are drawn a frame later.
+const ROWS_TOP = 64 + 32 + 47;
+const FILTER_BAR = 44;
+const ROW_MIN_HEIGHT = 47;
+const rowsInSight = (filterBar: boolean): number =>
+  Math.max(1, Math.ceil((window.innerHeight - ROWS_TOP - (filterBar ? FILTER_BAR : 0)) / ROW_MIN_HEIGHT));
+
 // The row selection's checkboxes drawn light (lite.tsx): antd's Table makes an antd Checkbox
 // element per row with the handlers of its selection (ranges with shift, the select-all state);
 // LiteCheckbox takes those props and draws the same, without a Checkbox component per row.
@@ -156,6 +166,12 @@ export default function ResourceList(props: ResourceListProps) {
   // itself, the one under the pointer would have to be opened by hand, and antd's copy of it in
   // the measuring row, which nobody hovers, then stayed open on the screen.)
   const [sortHints, setSortHints] = useState(false);
+  // The first page arrives with the first load: its rows out of sight (with 20 rows at 1280x800,
+  // a third of them) are drawn right after the first paint rather than before it, so the rows
+  // in sight come sooner. Each row is a good deal of work (its cells, antd's table re-rendering
+  // them once it has measured the columns, their style and layout); later pages draw all at once.
+  const [allRows, setAllRows] = useState(compact);
+  const drawnInFull = useRef(false); // the first page needed no second pass
   const reportMounted = useOpenedOnce(!!uploadReport);
   const csvInput = useRef<HTMLInputElement>(null);
 
@@ -190,6 +206,24 @@ export default function ResourceList(props: ResourceListProps) {
   // Kept as it is when nothing is selected: a new empty array re-rendered the whole list right
   // after its first paint.
   useEffect(() => setSelected((s) => (s.length ? [] : s)), [fdKey]);
+  const firstRows = allRows || drawnInFull.current || !list.data ? Infinity : rowsInSight(!props.hideFilters);
+  const partial = (list.data?.data.length ?? 0) > firstRows;
+  useEffect(() => {
+    if (allRows || !list.data) return;
+    if (!partial) {
+      drawnInFull.current = true; // nothing to add: no render for it
+      return;
+    }
+    // requestAnimationFrame runs before the frame's paint, a timeout set there after it.
+    let timer = 0;
+    const frame = requestAnimationFrame(() => {
+      timer = window.setTimeout(() => setAllRows(true));
+    });
+    return () => {
+      cancelAnimationFrame(frame);
+      clearTimeout(timer);
+    };
+  }, [allRows, list.data, partial]);
 
   if (info.isError)
     return <Alert type="error" showIcon message={t('generic.loadFailed')} description={info.error.message} role="alert" />;
@@ -203,6 +237,7 @@ export default function ResourceList(props: ResourceListProps) {
   const canEdit = perms.edit && inf.edit_columns.length > 0;
   const canAdd = perms.add && inf.add_columns.length > 0 && !props.hideCreate;
   const rows = list.data?.data ?? [];
+  const shownRows = partial ? rows.slice(0, firstRows) : rows;
   const invalidate = () => qc.invalidateQueries({ queryKey: ['list', view] });
   const linkOf = (row: Row): string | null =>
     props.rowLink ? props.rowLink(row) : perms.show ? `/r/${view}/${String(row.id)}` : null;
@@ -494,7 +529,7 @@ export default function ResourceList(props: ResourceListProps) {
         rowKey={(r) => String(r.id)}
         size={compact ? 'small' : 'middle'}
         columns={columns}
-        dataSource={rows}
+        dataSource={shownRows}
         // Also while new filters or a new page load: the old rows stay on screen meanwhile.
         loading={list.isLoading || (list.isFetching && list.isPlaceholderData)}
         onChange={onChange}
