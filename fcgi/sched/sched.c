@@ -156,11 +156,11 @@ static const char PIPE_SQL[] =
  * row, its state change and its alert; its task instances are made when it is admitted
  * (admit.c).
  *
- * Every part after the run insert reads only `u`: a prepared
- * statement soon runs with a generic plan, which guesses 10 rows per array, and a join of u
- * with the arrays would then be a nested loop over both, quadratic in the batch.  The outbox
- * insert needs no ON CONFLICT: its runs were inserted by this very statement.  Each NOTIFY
- * is sent once per statement, not once per run. */
+ * Every part after the run insert reads only `u`: a prepared statement soon runs with a
+ * generic plan, which guesses 10 rows per array, and a join of u with the arrays would then be
+ * a nested loop over both, quadratic in the batch.  The outbox insert needs no ON CONFLICT:
+ * its runs were inserted by this very statement.  Each NOTIFY is sent once per statement, not
+ * once per run. */
 #define CREATE_ALERT STATE_OUTBOX_INSERT("u", "'queued'", "NULL", "$12::text", "$13::timestamptz")
 static const char CREATE_SQL[] =
     "WITH u AS (INSERT INTO run (id, pipeline_id, trigger, cron_tick, execution_date, state, "
