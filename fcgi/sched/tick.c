@@ -245,7 +245,10 @@ static enum err batch(struct pass *ps, void *arg)
     struct buf bid, blt, bnt;
     struct run_rows rows;
     struct records rec;
-    struct arena scratch = ARENA_INIT;
+    /* The loaded pipelines and the rendered runs: freed while the server inserts the last
+     * chunk, not after the commit, when the server would wait for it (thousands of JSON
+     * objects). */
+    struct arena work = ARENA_INIT, scratch = ARENA_INIT;
     int64_t *ids = NULL, *load;
     size_t total = 0, next_id = 0, nload = 0;
     bool inflight = false;
@@ -284,7 +287,7 @@ static enum err batch(struct pass *ps, void *arg)
     }
     /* Every pipeline with a due tick, with its tasks and templates, in one query. */
     srcs = arena_alloc(ps->a, (nload + 1) * sizeof(*srcs));
-    if ((e = snapshot_load(ps->db, ps->a, load, nload, srcs)))
+    if ((e = snapshot_load(ps->db, &work, load, nload, srcs)))
         goto out;
     for (int i = 0, k = 0; i < n; i++)
         if (dps[i].valid && dps[i].due.n)
@@ -320,7 +323,7 @@ static enum err batch(struct pass *ps, void *arg)
      * before: the scheduler's work and the server's overlap on two cores instead of taking
      * turns.  A chunk's records (skipped, failed) go in before its runs. */
     records_init(ps, &rec);
-    run_rows_init(&rows, ps->a);
+    run_rows_init(&rows, &work);
     rows.quiet = true; /* tick_pass wakes the watcher once, at the end */
     for (int i = 0; i < n; i++) {
         if (dps[i].valid)
@@ -338,6 +341,7 @@ static enum err batch(struct pass *ps, void *arg)
             inflight = true;
         }
     }
+    arena_free(&work);
     if (inflight && (e = db_result(ps->db, ps->a, NULL, NULL)))
         goto out;
     if (total)
@@ -350,6 +354,7 @@ static enum err batch(struct pass *ps, void *arg)
 out:
     if (db_in_tx(ps->db))
         db_rollback(ps->db);
+    arena_free(&work);
     arena_free(&scratch);
     return e;
 }
