@@ -21,21 +21,15 @@ UPDATE outbox SET reason = coalesce(payload->>'reason', '');
 ALTER TABLE outbox DROP CONSTRAINT outbox_run_id_fkey;
 ALTER TABLE run DROP CONSTRAINT run_pipeline_id_fkey;
 
-CREATE FUNCTION run_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+-- delete_children(table, column): deletes the rows of `table` whose `column` names a deleted
+-- row's id; the two names come from the trigger definitions below, never from a client.
+CREATE FUNCTION delete_children() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    DELETE FROM outbox WHERE run_id IN (SELECT id FROM gone);
+    EXECUTE format('DELETE FROM %I WHERE %I IN (SELECT id FROM gone)', TG_ARGV[0], TG_ARGV[1]);
     RETURN NULL;
 END
 $$;
 CREATE TRIGGER run_deleted AFTER DELETE ON run REFERENCING OLD TABLE AS gone
-    FOR EACH STATEMENT EXECUTE FUNCTION run_deleted();
-
-CREATE FUNCTION pipeline_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    DELETE FROM run WHERE pipeline_id IN (SELECT id FROM gone);
-    RETURN NULL;
-END
-$$;
+    FOR EACH STATEMENT EXECUTE FUNCTION delete_children('outbox', 'run_id');
 CREATE TRIGGER pipeline_deleted AFTER DELETE ON pipeline REFERENCING OLD TABLE AS gone
-    FOR EACH STATEMENT EXECUTE FUNCTION pipeline_deleted();
-
+    FOR EACH STATEMENT EXECUTE FUNCTION delete_children('run', 'pipeline_id');
