@@ -172,23 +172,6 @@ static enum err pipeline_pre_write(struct ctx *cx, struct write *w)
                                   "global_env: %s is set by Cube itself (KFJ_ is reserved)",
                                   vars[i].key);
     }
-    /* A schedule that changed is re-anchored: the scheduler recomputes its ticks from
-     * cronjob_start_time (or now) instead of resuming the old series. */
-    {
-        static const char *const sched_cols[] = {"cron_time", "timezone", "schedule_type",
-                                                 "cronjob_start_time"};
-        static const char *const tick_cols[] = {"next_tick", "last_tick"};
-        bool changed = false;
-        for (size_t i = 0; i < ARRAY_LEN(sched_cols); i++) {
-            const struct column *c = resource_col(w->res, sched_cols[i]);
-            changed |= c && (w->vals[c - w->res->cols] || w->null[c - w->res->cols]);
-        }
-        for (size_t i = 0; changed && !w->is_add && i < ARRAY_LEN(tick_cols); i++) {
-            const struct column *c = resource_col(w->res, tick_cols[i]);
-            w->vals[c - w->res->cols] = NULL;
-            w->null[c - w->res->cols] = true;
-        }
-    }
     if (alert && *alert && (e = normalise_alert_status(cx, alert)))
         return e;
     if (users && *users && (e = check_alert_users(cx, *users)))
@@ -310,9 +293,6 @@ static const struct column pipeline_cols[] = {
      .flags = COL_SHOW | COL_ADD | COL_EDIT,
      .label = "Parameters",
      .def = "{}"},
-    /* The scheduler's bookkeeping: reset by pre_write when the schedule changes. */
-    {.name = "next_tick", .type = COL_TIME, .flags = COL_HIDDEN | COL_NULLABLE},
-    {.name = "last_tick", .type = COL_TIME, .flags = COL_HIDDEN | COL_NULLABLE},
     RES_AUDIT_COLS,
 };
 

@@ -144,7 +144,8 @@ static const char *user_list(struct arena *a, const char *text)
 /* ---- run creation ----------------------------------------------------------------------- */
 
 /* FOR KEY SHARE: the pipeline cannot be deleted before the run is in (run.pipeline_id has no
- * foreign key, sql/0012; a tick's runs are covered by its claim, FOR UPDATE). */
+ * foreign key, sql/0012; a tick's runs are covered by its claim of the pipeline_tick rows, FOR
+ * UPDATE, which a pipeline's delete cascades to and waits for). */
 static const char PIPE_SQL[] =
     "SELECT parallelism, alert_status, alert_user, nextval('run_id_seq') FROM pipeline "
     "WHERE id = $1::bigint FOR KEY SHARE";

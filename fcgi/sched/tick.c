@@ -53,22 +53,22 @@ enum { TICK_BATCH = 1000 };
 /* Runs per insert statement (see batch()). */
 enum { TICK_CHUNK = 250 };
 
-/* Due: coalesce(next_tick, -infinity) <= now, the expression of the index pipeline_due_at
- * (sql/0007), which gives the order and bounds the scan. */
+/* Due: coalesce(next_tick, -infinity) <= now, the expression of the index pipeline_tick_due
+ * (sql/0013), which gives the order and bounds the scan.  The lock is on the pipeline's
+ * pipeline_tick row: an API edit of the schedule, a pause or a delete (its cascade) reaches
+ * that row and waits for the batch's commit, as an edit of the pipeline row did. */
 static const char DUE_SQL[] =
-    "SELECT id, cron_time, timezone, (extract(epoch FROM last_tick))::bigint, "
-    "(extract(epoch FROM cronjob_start_time))::bigint, expired_limit, parallelism, "
-    "alert_status, alert_user FROM pipeline "
-    "WHERE schedule_type = 'crontab' AND NOT paused "
-    "AND coalesce(next_tick, '-infinity'::timestamptz) <= $1::timestamptz "
-    "ORDER BY coalesce(next_tick, '-infinity'::timestamptz), id LIMIT $2::int "
-    "FOR UPDATE SKIP LOCKED";
+    "SELECT p.id, p.cron_time, p.timezone, (extract(epoch FROM t.last_tick))::bigint, "
+    "(extract(epoch FROM p.cronjob_start_time))::bigint, p.expired_limit, p.parallelism, "
+    "p.alert_status, p.alert_user FROM pipeline_tick t JOIN pipeline p ON p.id = t.pipeline_id "
+    "WHERE t.scheduled AND coalesce(t.next_tick, '-infinity'::timestamptz) <= $1::timestamptz "
+    "ORDER BY coalesce(t.next_tick, '-infinity'::timestamptz), t.pipeline_id LIMIT $2::int "
+    "FOR UPDATE OF t SKIP LOCKED";
 
 /* The first pipeline in due order tells whether any is due: one index entry. */
 static const char ANY_DUE_SQL[] =
-    "SELECT coalesce(next_tick, '-infinity'::timestamptz) <= $1::timestamptz FROM pipeline "
-    "WHERE schedule_type = 'crontab' AND NOT paused "
-    "ORDER BY coalesce(next_tick, '-infinity'::timestamptz), id LIMIT 1";
+    "SELECT coalesce(next_tick, '-infinity'::timestamptz) <= $1::timestamptz FROM pipeline_tick "
+    "WHERE scheduled ORDER BY coalesce(next_tick, '-infinity'::timestamptz), pipeline_id LIMIT 1";
 
 /* Runs without tasks that record ticks: `skipped` (older ticks left out) or `failed` (the
  * pipeline cannot run), one per element of the arrays $1 pipelines, $2 ticks, $3 states,
@@ -89,9 +89,9 @@ static const char RECORD_SQL[] =
     "SELECT u.id FROM u";
 
 static const char ADVANCE_SQL[] =
-    "UPDATE pipeline p SET last_tick = v.lt, next_tick = v.nt "
+    "UPDATE pipeline_tick t SET last_tick = v.lt, next_tick = v.nt "
     "FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[]) AS v(id, lt, nt) "
-    "WHERE p.id = v.id";
+    "WHERE t.pipeline_id = v.id";
 
 struct due_pipe {
     int64_t id;

@@ -152,14 +152,18 @@ if want d; then
         if ((round > 1)); then
             # The last tick's runs go (their admission would share the cores with this tick).
             q "SET client_min_messages = warning; TRUNCATE run, task_instance, task_attempt, state_change, outbox, notification CASCADE" >/dev/null
-            q "VACUUM ANALYZE pipeline" >/dev/null
+            q "VACUUM ANALYZE pipeline, pipeline_tick" >/dev/null
         fi
         mark_log=$(wc -c <"$CUBE_VAR/log/cube-scheduler.log")
-        # Exactly one due tick each: the anchors are set in the statement that unpauses them, early
-        # enough in a minute that the next one cannot begin before the tick has claimed them all.
+        # Exactly one due tick each: the anchors are set in the transaction that unpauses them,
+        # early enough in a minute that the next one cannot begin before the tick has claimed
+        # them all.
         while ((10#$(q "SELECT to_char(now(), 'SS')") >= 45)); do sleep 1; done
-        q "UPDATE pipeline SET paused = false, last_tick = date_trunc('minute', now()) - interval '1 minute',
-           next_tick = date_trunc('minute', now()) WHERE name LIKE 'cron-%'" >/dev/null
+        # (scheduled first: pipeline_tick's trigger then finds nothing to change when they are
+        # unpaused, and each row has one new version, as after a tick, not two.)
+        q "UPDATE pipeline_tick SET scheduled = true, last_tick = date_trunc('minute', now()) - interval '1 minute',
+           next_tick = date_trunc('minute', now()) WHERE pipeline_id IN (SELECT id FROM pipeline WHERE name LIKE 'cron-%');
+           UPDATE pipeline SET paused = false WHERE name LIKE 'cron-%'" >/dev/null
         tick=""
         for ((i = 0; i < 600; i++)); do
             tick=$(tail -c +$((mark_log + 1)) "$CUBE_VAR/log/cube-scheduler.log" |

@@ -136,15 +136,22 @@ SHELL_TEMPLATE=$(q "SELECT id FROM job_template WHERE name = 'customize'")
 ADMIN=$(q "SELECT id FROM users WHERE username = 'admin'")
 
 # mkpipe NAME DAG_JSON [COLUMN=VALUE ...]: a pipeline (paused: false), prints its id.
+# last_tick and next_tick are its pipeline_tick row's (sql/0013), set in the same transaction.
 mkpipe() {
-    local name=$PREFIX-$1 dag=$2 cols="" vals="" kv
+    local name=$PREFIX-$1 dag=$2 cols="" vals="" ticks="" kv
     shift 2
     for kv in "$@"; do
-        cols+=", ${kv%%=*}"
-        vals+=", ${kv#*=}"
+        case ${kv%%=*} in
+        last_tick | next_tick) ticks+="${ticks:+, }$kv" ;;
+        *)
+            cols+=", ${kv%%=*}"
+            vals+=", ${kv#*=}"
+            ;;
+        esac
     done
     q "INSERT INTO pipeline (project_id, name, dag_json, created_by_fk$cols)
-       VALUES ($PROJECT, '$name', '$dag', $ADMIN$vals) RETURNING id"
+       VALUES ($PROJECT, '$name', '$dag', $ADMIN$vals) RETURNING id${ticks:+;
+       UPDATE pipeline_tick SET $ticks WHERE pipeline_id = currval('pipeline_id_seq')}"
 }
 
 # mktask PIPELINE NAME COMMAND [COLUMN=VALUE ...]: a shell task, prints its id.

@@ -75,7 +75,7 @@ C=$(mkpipe crashcron "{}" schedule_type="'crontab'" cron_time="'* * * * *'" \
 mktask "$C" tt 'true' >/dev/null
 check "the scheduler dies inside the tick" wait_dead "$pid"
 same "nothing of the tick was committed" \
-    "$(q "SELECT count(*) || ':' || (SELECT last_tick = '$T0'::timestamptz - interval '2 minutes' FROM pipeline WHERE id = $C) FROM run WHERE pipeline_id = $C")" "0:true"
+    "$(q "SELECT count(*) || ':' || (SELECT last_tick = '$T0'::timestamptz - interval '2 minutes' FROM pipeline_tick WHERE pipeline_id = $C) FROM run WHERE pipeline_id = $C")" "0:true"
 daemon_start cube-scheduler
 expect "after a restart each due tick is one run" 15 \
     "SELECT count(*) || ':' || count(DISTINCT cron_tick) FROM run WHERE pipeline_id = $C" "2:2"

@@ -18,14 +18,15 @@ runs_of() { q "SELECT count(*) FROM run WHERE pipeline_id = $1 AND trigger = 'cr
 P=$(mkpipe cron "{}" schedule_type="'crontab'" cron_time="'* * * * *'" paused=true)
 mktask "$P" tt 'true' >/dev/null
 T0=$(minute)
-q "UPDATE pipeline SET last_tick = '$T0'::timestamptz - interval '2 minutes', paused = false WHERE id = $P" >/dev/null
+q "UPDATE pipeline_tick SET last_tick = '$T0'::timestamptz - interval '2 minutes' WHERE pipeline_id = $P;
+   UPDATE pipeline SET paused = false WHERE id = $P" >/dev/null
 expect "the two due minute ticks become two runs" 15 \
     "SELECT count(*) || ':' || count(DISTINCT cron_tick) FROM run WHERE pipeline_id = $P" "2:2"
 same "the ticks are the due minutes" \
     "$(q "SELECT string_agg(to_char(cron_tick - '$T0'::timestamptz, 'MI'), ',' ORDER BY cron_tick) FROM run WHERE pipeline_id = $P")" \
     "-01,00"
 same "last_tick and next_tick advanced in the same transaction" \
-    "$(q "SELECT last_tick = '$T0' AND next_tick = '$T0'::timestamptz + interval '1 minute' FROM pipeline WHERE id = $P")" t
+    "$(q "SELECT last_tick = '$T0' AND next_tick = '$T0'::timestamptz + interval '1 minute' FROM pipeline_tick WHERE pipeline_id = $P")" t
 daemon_stop cube-scheduler KILL
 mark=$(wc -c <"$LOGDIR/cube-scheduler.log")
 daemon_start cube-scheduler
@@ -160,6 +161,26 @@ same "the re-run ran both tasks of its snapshot, once each" \
 same "every run has its two task instances, no more" \
     "$(q "SELECT string_agg(n::text, ',' ORDER BY run_id) FROM (SELECT ti.run_id, count(*) n FROM task_instance ti JOIN run r ON r.id = ti.run_id WHERE r.pipeline_id = $P GROUP BY ti.run_id) s")" \
     "2,2,2"
+
+# --- a pipeline's place in its series follows the pipeline (sql/0013's triggers) -------------------
+# A series in the far future: never due, so the scheduler leaves the row alone while it is looked at.
+P=$(mkpipe series "{}" schedule_type="'crontab'" cron_time="'0 3 * * *'" paused=true \
+    "last_tick='2098-12-31 03:00Z'" "next_tick='2099-01-01 03:00Z'")
+series() { q "SELECT scheduled || ' ' || coalesce(to_char(last_tick AT TIME ZONE 'UTC', 'MM-DD'), '-') || ' ' || coalesce(to_char(next_tick AT TIME ZONE 'UTC', 'MM-DD'), '-') FROM pipeline_tick WHERE pipeline_id = $P"; }
+same "a paused crontab pipeline has its row, not scheduled" "$(series)" "false 12-31 01-01"
+q "UPDATE pipeline SET paused = false WHERE id = $P" >/dev/null
+same "resumed: scheduled, the series goes on" "$(series)" "true 12-31 01-01"
+q "UPDATE pipeline SET cron_time = '0 3 * * *', timezone = 'UTC', describe = 'saved again' WHERE id = $P" >/dev/null
+same "saved with the same schedule: the series goes on" "$(series)" "true 12-31 01-01"
+q "UPDATE pipeline SET paused = true, cron_time = '0 4 * * *' WHERE id = $P" >/dev/null
+same "another cron_time starts a new series" "$(series)" "false - -"
+q "UPDATE pipeline_tick SET last_tick = '2098-12-31 03:00Z' WHERE pipeline_id = $P;
+   UPDATE pipeline SET cronjob_start_time = '2026-01-01Z' WHERE id = $P" >/dev/null
+same "so does another cronjob_start_time" "$(series)" "false - -"
+q "UPDATE pipeline SET schedule_type = 'once', paused = false WHERE id = $P" >/dev/null
+same "a pipeline run by hand is never scheduled" "$(series)" "false - -"
+q "DELETE FROM pipeline WHERE id = $P" >/dev/null
+same "deleted with its pipeline" "$(q "SELECT count(*) FROM pipeline_tick WHERE pipeline_id = $P")" 0
 
 # --- backfill ---------------------------------------------------------------------------------------
 P=$(mkpipe backfill "{}" cron_time="'0 * * * *'")

@@ -67,7 +67,7 @@ same "and alerted (queued for the good, failed for the broken)" \
     "$(q "SELECT string_agg(o.state, ',' ORDER BY o.state) FROM outbox o JOIN run r ON r.id = o.run_id WHERE r.pipeline_id IN ($ALL) AND o.state IN ('queued', 'failed')")" \
     "failed,failed,failed,failed,queued,queued"
 same "every schedule moved on in the same transaction" \
-    "$(q "SELECT count(*) FROM pipeline WHERE id IN ($ALL) AND last_tick = '$T0' AND next_tick = '$T0'::timestamptz + interval '1 minute'")" 6
+    "$(q "SELECT count(*) FROM pipeline_tick WHERE pipeline_id IN ($ALL) AND last_tick = '$T0' AND next_tick = '$T0'::timestamptz + interval '1 minute'")" 6
 same "the good runs' snapshots were rendered for their own pipeline and tick" \
     "$(q "SELECT string_agg(((dag_snapshot->'pipeline'->>'id')::bigint = pipeline_id AND dag_snapshot->'tasks'->(dag_snapshot->'order'->>0)->'env' ? ('KFJ_EXECUTION_DATE=' || to_char(cron_tick AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')) AND dag_snapshot->'tasks'->(dag_snapshot->'order'->>0)->'env' ? ('KFJ_RUN_ID=' || id))::text, ',') FROM run WHERE pipeline_id IN ($GOOD1, $GOOD2)")" \
     "true,true"
@@ -75,7 +75,8 @@ same "the good runs' snapshots were rendered for their own pipeline and tick" \
 # The next tick: the broken ones fail again, the good ones run again; nobody is stuck.
 align_minute
 T1=$(q "SELECT date_trunc('minute', $(snow))")
-q "UPDATE pipeline SET paused = false, last_tick = '$T1'::timestamptz - interval '1 minute' WHERE id IN ($ALL)" >/dev/null
+q "UPDATE pipeline_tick SET last_tick = '$T1'::timestamptz - interval '1 minute' WHERE pipeline_id IN ($ALL);
+   UPDATE pipeline SET paused = false WHERE id IN ($ALL)" >/dev/null
 expect "the next tick: each pipeline has its second run" 20 \
     "SELECT count(*) FROM run WHERE pipeline_id IN ($ALL) AND cron_tick = '$T1'" 6
 q "UPDATE pipeline SET paused = true WHERE id IN ($ALL)" >/dev/null
