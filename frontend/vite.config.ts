@@ -1,12 +1,13 @@
 import { defineConfig } from 'vitest/config';
 import react from '@vitejs/plugin-react';
 import { antdCss } from './tools/antdCss';
+import { firstLoad } from './tools/firstLoad';
 
 // The SPA lives under /frontend/ (nginx serves frontend/dist there); the API is same-origin.
 // `npm run dev` proxies to a running stack; CUBE_DEV_API picks which one.
 export default defineConfig({
   base: '/frontend/',
-  plugins: [react(), antdCss()],
+  plugins: [react(), antdCss(), firstLoad()],
   server: {
     proxy: {
       '/api': process.env.CUBE_DEV_API ?? 'http://127.0.0.1:8080',
@@ -19,6 +20,6 @@ export default defineConfig({
   },
   test: {
     environment: 'node',
-    include: ['src/**/*.test.ts', 'src/**/*.test.tsx'],
+    include: ['src/**/*.test.ts', 'src/**/*.test.tsx', 'tools/**/*.test.ts'],
   },
 });

@@ -4,7 +4,9 @@
 // warmStart() asks for what the first screen needs as soon as the app's code runs: the page's
 // chunk and, for a list page, its _info and first page, beside the session probe. Without it
 // they are asked one after the other (session, layout, chunk, page, data), each waiting for the
-// one before and for a render.
+// one before and for a render. On a first load index.html has asked for the same already, before
+// this code arrived (tools/early.ts, built from the routes below by tools/firstLoad.ts): the
+// requests warmStart makes then get those answers, and the imports find the chunks preloaded.
 import { useEffect, useState, type ComponentType } from 'react';
 import { createBrowserRouter, matchRoutes, Navigate, type RouteObject } from 'react-router';
 import type { QueryClient } from '@tanstack/react-query';
@@ -12,8 +14,7 @@ import { Spin } from 'antd';
 import { Layout } from './shell/Layout';
 import { ErrorPage } from './shell/ErrorPage';
 import { likelySignedIn, menuQuery, unreadQuery } from './shell/session';
-import { buildFormData, readListState } from './generic/listQuery';
-import { columnsStorageKey, infoQuery, listQuery } from './generic/related';
+import { firstPageQuery, infoQuery, listQuery } from './generic/related';
 
 // What a route can ask for before it renders: its chunk, and the view whose list it shows
 // (a function of the route's parameters) when that list is the generic one with its defaults.
@@ -125,12 +126,8 @@ export function warmStart(qc: QueryClient, where: Location = window.location): P
     const view = h.listView?.(m.params);
     if (view) {
       asked.push(qc.prefetchQuery(infoQuery(view)));
-      // The first page as the list will ask for it: the URL's filters, page and order, no
-      // column choice (with one, the columns asked for depend on _info: left to the list).
-      if (localStorage.getItem(columnsStorageKey(view)) === null) {
-        const fd = buildFormData(readListState(new URLSearchParams(where.search)), { defaultPageSize: 20 });
-        asked.push(qc.prefetchQuery(listQuery(view, fd)));
-      }
+      const fd = firstPageQuery(view, where.search);
+      if (fd) asked.push(qc.prefetchQuery(listQuery(view, fd)));
     }
     asked.push(h.preload().catch(() => undefined)); // the page shows the failure when it renders
   }

@@ -115,7 +115,12 @@ export function antdCss(): Plugin {
     },
     transformIndexHtml: {
       order: 'post',
-      handler: () => [{ tag: 'link', attrs: { rel: 'stylesheet', href: `${base}${fileName}` }, injectTo: 'head-prepend' }],
+      // First in the head after the character set (which belongs in its first 1024 bytes).
+      handler: (html) => {
+        const link = `<link rel="stylesheet" href="${base}${fileName}">`;
+        const charset = /<meta charset=[^>]*>/i;
+        return charset.test(html) ? html.replace(charset, (m) => `${m}\n    ${link}`) : html.replace(/<head>/, `<head>\n    ${link}`);
+      },
     },
   };
 }

@@ -192,37 +192,55 @@ test('login: Enter submits the form and leads into the app (no bounce back to th
   await page.getByTestId('unread-badge').waitFor({ state: 'attached' });
 });
 
-test('first load: a list page\'s _info and first page are asked once, before the page asks', async () => {
-  // The app asks for the page's data while its code starts (routes.tsx, warmStart), beside the
-  // page's own chunk; the list then finds it cached. Were the two keys to differ, the list would
-  // ask a second time. A new context: an empty cache, a browser that signed in before.
+test('first load: index.html asks for the page\'s chunks and data at once; each is asked once', async () => {
+  // index.html's early script (frontend/tools/early.ts) preloads the page's chunks and asks the
+  // API what the first screen needs before the app's code has arrived; the app then gets those
+  // answers instead of asking again (routes.tsx, warmStart, asks the same). Were the two to
+  // differ, an address would be asked twice. A new context: an empty cache, a browser that
+  // signed in before.
   const c = await T.newContext(browser);
   await c.addCookies([
     { name: 'cube_session', value: admin.token, url: BASE, httpOnly: true, sameSite: 'Lax' },
     { name: 'myapp_username', value: 'admin', url: BASE, sameSite: 'Lax' },
   ]);
   const p = T.setPage(await c.newPage());
-  const asked = [];
-  let chunkDone = -1; // how many of those requests were made when the page's own code arrived
+  const asked = []; // API addresses, in the order asked
+  const status = new Map(); // every address answered, and how
   p.on('request', (r) => {
     const u = new URL(r.url());
-    if (u.pathname.startsWith('/api/pipeline_modelview/')) asked.push(`${u.pathname}${u.search}`);
+    if (/^\/(api|myapp)\//.test(u.pathname)) asked.push(`${u.pathname}${u.search}`);
   });
-  p.on('requestfinished', (r) => {
-    if (/\/assets\/PipelineListPage-[^/]*\.js$/.test(r.url()) && chunkDone < 0) chunkDone = asked.length;
-  });
+  p.on('response', (r) => status.set(new URL(r.url()).pathname, r.status()));
+  let t;
   try {
     await p.goto(`${APP}/pipelines?f=name:ct:e2e&sort=-id&ps=50`);
     await listReady(p);
     await p.waitForLoadState('networkidle');
+    t = await p.evaluate(() => {
+      const nav = performance.getEntriesByType('navigation')[0];
+      const started = (re) => performance.getEntriesByType('resource').filter((e) => re.test(new URL(e.name).pathname)).map((e) => e.startTime);
+      return {
+        dcl: nav.domContentLoadedEventStart,
+        preloads: [...document.querySelectorAll('link[rel="modulepreload"]')].map((l) => new URL(l.href).pathname),
+        page: started(/\/assets\/PipelineListPage-[^/]*\.js$/),
+        list: started(/^\/api\/pipeline_modelview\/$/),
+      };
+    });
   } finally {
     await T.closeContext(c);
     T.setPage(page);
   }
-  const info = asked.filter((u) => u.endsWith('/_info'));
+  const twice = asked.filter((u, i) => asked.indexOf(u) !== i);
+  if (twice.length) throw new Error(`asked more than once: ${[...new Set(twice)].join(', ')}\n  all: ${asked.join('\n  ')}`);
+  const info = asked.filter((u) => u === '/api/pipeline_modelview/_info');
   const lists = asked.filter((u) => u.startsWith('/api/pipeline_modelview/?'));
   if (info.length !== 1 || lists.length !== 1) throw new Error(`expected one _info and one list request, got:\n  ${asked.join('\n  ')}`);
-  if (chunkDone < 2) throw new Error(`the page's data was asked for after its code arrived (${chunkDone} of ${asked.length} requests before)`);
+  // Asked by index.html: before the app's scripts have run (DOMContentLoaded waits for them).
+  if (!(t.list[0] < t.dcl)) throw new Error(`the list's first page was asked at ${t.list[0]} ms, after the app's code ran (${t.dcl} ms)`);
+  if (!(t.page[0] < t.dcl)) throw new Error(`the page's chunk was asked at ${t.page[0]} ms, after the app's code ran (${t.dcl} ms)`);
+  // Every preloaded file is one of this build's and arrived.
+  const bad = t.preloads.filter((f) => status.get(f) !== 200);
+  if (!t.preloads.length || bad.length) throw new Error(`preloads not answered 200: ${bad.join(', ') || '(no preloads)'}`);
   const fd = JSON.parse(new URL(lists[0], BASE).searchParams.get('form_data'));
   const got = JSON.stringify([fd.filters, fd.page, fd.page_size, fd.order_column, fd.order_direction]);
   if (got !== JSON.stringify([[{ col: 'name', opr: 'ct', value: 'e2e' }], 0, 50, 'id', 'desc']))

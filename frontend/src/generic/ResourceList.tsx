@@ -18,6 +18,7 @@ import {
   Space,
   Table,
   Tooltip,
+  theme,
   Typography,
   type CheckboxProps,
   type TableColumnsType,
@@ -35,9 +36,10 @@ import {
 } from '@ant-design/icons';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useSearchParams } from 'react-router';
-import { ApiError, resource, type ActionInfo, type Filter, type Row } from '../api';
+import { ApiError, resource, type ActionInfo, type Filter, type ResourceInfo, type Row } from '../api';
 import { useT } from '../i18n';
 import { CellValue } from './CellValue';
+import { formatTime, isRelation, isTimestamp, relationLabel, truncate } from './format';
 import { Hint, useOpenedOnce } from './Hint';
 import { LinkButton } from './LinkButton';
 import { LiteButton, LiteCheckbox, LiteLink, LiteSpace } from './lite';
@@ -78,14 +80,96 @@ export interface ResourceListProps {
 const PAGE_SIZES = [10, 20, 50, 100];
 
 // How many rows of a list's first page can be in sight before anything is scrolled: its data
-// rows start at least this far down the window (the app's header, the list's title row and the
-// table's header; the filter bar when there is one) and are at least this tall (one line of
-// text in a 'middle' table). An overestimate: the rows under them are drawn a frame later.
-const ROWS_TOP = 64 + 32 + 47;
+// rows start at least this far down the window (the app's header, the page's margin, the list's
+// title row and its margin, the table's header; the filter bar when there is one) and are at
+// least this tall (one line of text in a 'middle' table; with a small button in the row actions,
+// the button's height). An overestimate: the rows under them are drawn a frame later.
+const ROWS_TOP = 64 + 24 + 32 + 12 + 47;
 const FILTER_BAR = 44;
-const ROW_MIN_HEIGHT = 47;
-const rowsInSight = (filterBar: boolean): number =>
-  Math.max(1, Math.ceil((window.innerHeight - ROWS_TOP - (filterBar ? FILTER_BAR : 0)) / ROW_MIN_HEIGHT));
+const ROW_MIN_HEIGHT = { text: 47, button: 49 };
+const rowsInSight = (filterBar: boolean, buttons: boolean): number =>
+  Math.max(1, Math.ceil((window.innerHeight - ROWS_TOP - (filterBar ? FILTER_BAR : 0)) / ROW_MIN_HEIGHT[buttons ? 'button' : 'text']));
+
+// How many of a list's columns can be in sight before anything is scrolled sideways. A column
+// starts no further left than the frame puts the table (the menu, folded below antd's lg
+// breakpoint; the page's margin; the selection column) plus the least widths of the columns
+// before it: each is at least as wide as its title or the widest text of its drawn cells
+// (measured in the table's fonts, a tenth off for a font that differs; the cells' padding and a
+// sorter's icon added). The row actions' column, fixed at the right, covers at least its title's
+// width of what is left of the window. Columns after the first one that starts past that are
+// out of sight however the rest lays out; they are drawn a frame later, with the rows out of
+// sight. Cells whose text is not known here (tags, JSON, a page's own rendering) count by their
+// title only: again a least width. The columns drawn still fill the table's width, so those in
+// sight are laid out as they will stay.
+const MENU_WIDTH = { folded: 64, open: 220, breakpoint: 992 };
+const PAGE_MARGIN = 24;
+const SELECTION_WIDTH = 32;
+const CELL_PADDING = 16;
+const SORTER_MIN = 12;
+const TEXT_SLACK = 0.9;
+
+// The text CellValue draws for a value, where it draws only text; null where it draws more.
+function cellText(v: unknown): string | null {
+  if (v === null || v === undefined || v === '' || (Array.isArray(v) && v.length === 0)) return '—';
+  if (typeof v === 'number') return String(v);
+  if (typeof v === 'string') return isTimestamp(v) ? formatTime(v) : truncate(v, 60).text;
+  if (isRelation(v)) return relationLabel(v);
+  return null;
+}
+
+let measureCtx: CanvasRenderingContext2D | null | undefined;
+function textWidth(text: string, font: string): number {
+  measureCtx ??= document.createElement('canvas').getContext('2d');
+  if (!measureCtx) return 0;
+  if (measureCtx.font !== font) measureCtx.font = font;
+  return measureCtx.measureText(text).width * TEXT_SLACK;
+}
+
+function columnsInSight(
+  cols: string[],
+  rows: Row[],
+  opts: {
+    title: (c: string) => string;
+    sortable: (c: string) => boolean;
+    textOnly: (c: string) => boolean;
+    selection: boolean;
+    actionsTitle: string | null;
+    fontFamily: string;
+  },
+): number {
+  const header = `600 14px ${opts.fontFamily}`;
+  const body = `14px ${opts.fontFamily}`;
+  const menu = window.innerWidth < MENU_WIDTH.breakpoint ? MENU_WIDTH.folded : MENU_WIDTH.open;
+  let left = menu + PAGE_MARGIN + (opts.selection ? SELECTION_WIDTH : 0);
+  const right = window.innerWidth - PAGE_MARGIN - (opts.actionsTitle === null ? 0 : textWidth(opts.actionsTitle, header) + CELL_PADDING);
+  for (let i = 0; i < cols.length; i++) {
+    if (left >= right) return i;
+    const c = cols[i];
+    let w = textWidth(opts.title(c), header) + (opts.sortable(c) ? SORTER_MIN : 0);
+    // Any one cell's text is a least width of its column: the longest one, measured alone.
+    let longest = '';
+    if (opts.textOnly(c))
+      for (const r of rows) {
+        const text = cellText(r[c]);
+        if (text !== null && text.length > longest.length) longest = text;
+      }
+    if (longest) w = Math.max(w, textWidth(longest, body));
+    left += w + CELL_PADDING;
+  }
+  return cols.length;
+}
+
+// Whether every row has a button of the row actions (LiteButton, small): show, edit, delete or
+// an action of the view, as the actions column below draws them.
+function rowButtons(inf: ResourceInfo, hideActions: string[] | undefined): boolean {
+  const p = inf.user_permissions;
+  return (
+    p.show ||
+    (p.edit && inf.edit_columns.length > 0) ||
+    p.delete ||
+    Object.values(inf.action ?? {}).some((a) => a.single && !hideActions?.includes(a.name))
+  );
+}
 
 // The row selection's checkboxes drawn light (lite.tsx): antd's Table makes an antd Checkbox
 // element per row with the handlers of its selection (ranges with shift, the select-all state);
@@ -151,6 +235,7 @@ export default function ResourceList(props: ResourceListProps) {
   const { view, compact = false } = props;
   const t = useT();
   const { message, modal } = App.useApp();
+  const { token } = theme.useToken();
   const qc = useQueryClient();
   const info = useInfo(view);
   const [state, setState] = useListState(props.urlPrefix ?? '', !compact);
@@ -206,7 +291,8 @@ export default function ResourceList(props: ResourceListProps) {
   // Kept as it is when nothing is selected: a new empty array re-rendered the whole list right
   // after its first paint.
   useEffect(() => setSelected((s) => (s.length ? [] : s)), [fdKey]);
-  const firstRows = allRows || drawnInFull.current || !list.data ? Infinity : rowsInSight(!props.hideFilters);
+  const firstRows =
+    allRows || drawnInFull.current || !list.data ? Infinity : rowsInSight(!props.hideFilters, !!inf && rowButtons(inf, props.hideActions));
   const partial = (list.data?.data.length ?? 0) > firstRows;
   useEffect(() => {
     if (allRows || !list.data) return;
@@ -317,7 +403,24 @@ export default function ResourceList(props: ResourceListProps) {
   }
 
   const primary = primaryColumn(visibleCols);
-  const columns: TableColumnsType<Row> = visibleCols.map((c) => ({
+  const hasSelection = multiActions.length > 0 && !compact;
+  const hasRowActions = perms.show || canEdit || perms.delete || singleActions.length > 0 || !!props.rowActions;
+  // With the rows out of sight left for a frame later, the columns out of sight too (the table's
+  // bottom, where its scroll bar shows how wide it is, is then out of sight as well).
+  const shownCols = partial
+    ? visibleCols.slice(
+        0,
+        columnsInSight(visibleCols, shownRows, {
+          title: (c) => inf.label_columns[c] ?? c,
+          sortable: (c) => inf.order_columns.includes(c),
+          textOnly: (c) => !props.columnRender?.[c],
+          selection: hasSelection,
+          actionsTitle: hasRowActions ? t('generic.actions') : null,
+          fontFamily: token.fontFamily,
+        }),
+      )
+    : visibleCols;
+  const columns: TableColumnsType<Row> = shownCols.map((c) => ({
     key: c,
     dataIndex: c,
     title: inf.description_columns[c] ? (
@@ -343,7 +446,6 @@ export default function ResourceList(props: ResourceListProps) {
     },
   }));
 
-  const hasRowActions = perms.show || canEdit || perms.delete || singleActions.length > 0 || !!props.rowActions;
   if (hasRowActions)
     columns.push({
       key: '_actions',
@@ -537,7 +639,7 @@ export default function ResourceList(props: ResourceListProps) {
         showSorterTooltip={sortHints ? { target: 'full-header' } : false}
         locale={{ emptyText: list.isLoading ? ' ' : empty }}
         rowSelection={
-          multiActions.length && !compact
+          hasSelection
             ? {
                 ...rowSelectionLite,
                 selectedRowKeys: selected.map(String),

@@ -5,6 +5,7 @@ import { useQuery } from '@tanstack/react-query';
 import { request, resource, type FormData, type ResourceInfo } from '../api';
 import { useI18n } from '../i18n';
 import { zhInfo } from '../i18n/labels';
+import { buildFormData, readListState } from './listQuery';
 
 // Views whose name does not follow from their table.
 const TABLE_VIEWS: Record<string, string> = {
@@ -70,6 +71,15 @@ export const listQuery = (view: string, fd: FormData) => ({
 
 // Where a list remembers, in this browser, the columns chosen for a view.
 export const columnsStorageKey = (view: string) => `cube.columns.${view}`;
+
+// The first page of a list page's first load as the list will ask for it (the address's
+// filters, page and order), so that asking it early is asking it once; null with a column
+// choice, whose columns the list asks depend on _info. Asked early by routes.tsx's warmStart
+// and, before the app's code has arrived, by index.html (tools/early.ts).
+export function firstPageQuery(view: string, search: string): FormData | null {
+  if (localStorage.getItem(columnsStorageKey(view)) !== null) return null;
+  return buildFormData(readListState(new URLSearchParams(search)), { defaultPageSize: 20 });
+}
 
 // One record as GET /api/<view>/<id> returns it (show and edit pages share it).
 export const rowKey = (view: string, id: string | number) => ['row', view, String(id)] as const;

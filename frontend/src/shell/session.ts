@@ -13,8 +13,14 @@ export interface Me {
 
 export const meKey = ['me'] as const;
 
+// What the first screen asks the API, also asked by index.html's early requests
+// (tools/early.ts) before the app's code has arrived; the app then gets those answers.
+export const ME_URL = '/api/userinfo/';
+export const MENU_URL = '/myapp/menu';
+export const UNREAD_URL = '/api/notification_modelview/unread';
+
 export function fetchMe(): Promise<Me | null> {
-  return request<ListResult<Me>>('/api/userinfo/', { quiet401: true }).then(
+  return request<ListResult<Me>>(ME_URL, { quiet401: true }).then(
     (r) => r.data[0] ?? null,
     (e) => {
       if (e?.httpStatus === 401) return null;
@@ -45,13 +51,13 @@ export interface MenuItem {
 
 export const menuQuery = {
   queryKey: ['menu'],
-  queryFn: () => request<MenuItem[]>('/myapp/menu'),
+  queryFn: () => request<MenuItem[]>(MENU_URL),
   staleTime: 300_000,
 };
 
 export const unreadQuery = {
   queryKey: ['unread'],
-  queryFn: () => request<{ unread: number }>('/api/notification_modelview/unread'),
+  queryFn: () => request<{ unread: number }>(UNREAD_URL),
 };
 
 export function isAdmin(me: Me | null | undefined): boolean {
