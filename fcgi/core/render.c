@@ -4,6 +4,7 @@
  * Errors are sticky (PgBouncer's PktBuf): helpers record the first problem in
  * struct rs and return something harmless, and render_task checks once.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,8 +126,7 @@ static bool is_type(json_object *o, enum json_type t)
     return o && json_object_is_type(o, t);
 }
 
-/* Scalars as text: strings as they are, numbers in decimal, null or missing as "". */
-static const char *scalar_text(struct arena *a, json_object *v)
+const char *render_scalar(struct arena *a, json_object *v)
 {
     char num[40];
 
@@ -389,7 +389,7 @@ static const char *arg_text(struct rs *st, json_object *args, const char *name)
     if (is_type(v, json_type_string))
         return expand(st, json_object_get_string(v));
     if (is_type(v, json_type_int) || is_type(v, json_type_double))
-        return scalar_text(st->a, v);
+        return render_scalar(st->a, v);
     return NULL;
 }
 
@@ -453,7 +453,7 @@ static void push_flag(struct rs *st, const char *name, json_object *v)
     case json_type_int:
     case json_type_double:
         vec_push(st, &st->argv, arena_strdup(st->a, name));
-        vec_push(st, &st->argv, scalar_text(st->a, v));
+        vec_push(st, &st->argv, render_scalar(st->a, v));
         return;
     case json_type_array:
     case json_type_object:
@@ -675,6 +675,70 @@ static void load_env(struct rs *st, struct envset *dst, const char *text, const 
     }
 }
 
+/* The KFJ_* block in its order: the one list of its names and where each value comes from. */
+static const struct {
+    const char *key;
+    size_t off;
+} kfj_fields[] = {
+    {"KFJ_PIPELINE_ID", offsetof(struct render_kfj, pipeline_id)},
+    {"KFJ_PIPELINE_NAME", offsetof(struct render_kfj, pipeline_name)},
+    {"KFJ_RUN_ID", offsetof(struct render_kfj, run_id)},
+    {"KFJ_CREATOR", offsetof(struct render_kfj, creator)},
+    {"KFJ_RUNNER", offsetof(struct render_kfj, runner)},
+    {"KFJ_EXECUTION_DATE", offsetof(struct render_kfj, execution_date)},
+    {"KFJ_PROJECT_NAME", offsetof(struct render_kfj, project_name)},
+    {"KFJ_TASK_ID", offsetof(struct render_kfj, task_id)},
+    {"KFJ_TASK_NAME", offsetof(struct render_kfj, task_name)},
+    {"KFJ_TASK_IMAGES", offsetof(struct render_kfj, image)},
+    {"KFJ_TASK_VOLUME_MOUNT", offsetof(struct render_kfj, volume_mount)},
+    {"KFJ_TASK_NODE_SELECTOR", offsetof(struct render_kfj, node_selector)},
+    {"KFJ_TASK_RESOURCE_CPU", offsetof(struct render_kfj, cpu)},
+    {"KFJ_TASK_RESOURCE_MEMORY", offsetof(struct render_kfj, memory)},
+    {"KFJ_TASK_RESOURCE_GPU", offsetof(struct render_kfj, gpu)},
+    {"KFJ_TASK_TIMEOUT", offsetof(struct render_kfj, timeout)},
+};
+
+static const char *kfj_value(const struct render_kfj *k, size_t i)
+{
+    const char *v = *(const char *const *)((const char *)k + kfj_fields[i].off);
+    return v ? v : "";
+}
+
+bool render_kfj_key(const char *entry)
+{
+    const char *eq = strchr(entry, '=');
+    size_t len = eq ? (size_t)(eq - entry) : strlen(entry);
+
+    if (strncmp(entry, "KFJ_", 4))
+        return false;
+    for (size_t i = 0; i < ARRAY_LEN(kfj_fields); i++)
+        if (strlen(kfj_fields[i].key) == len && !memcmp(kfj_fields[i].key, entry, len))
+            return true;
+    return false;
+}
+
+const char **render_kfj_env(struct arena *a, const char *const *env, size_t nenv,
+                            const struct render_kfj *k, size_t *n)
+{
+    const char **out = arena_alloc(a, (nenv + ARRAY_LEN(kfj_fields) + 1) * sizeof(*out));
+    size_t m = 0;
+
+    for (size_t i = 0; i < nenv; i++) {
+        if (render_kfj_key(env[i])) {
+            memcpy(out, env, nenv * sizeof(*out));
+            out[nenv] = NULL;
+            *n = nenv;
+            return out;
+        }
+        out[m++] = env[i];
+    }
+    for (size_t i = 0; i < ARRAY_LEN(kfj_fields); i++)
+        out[m++] = arena_printf(a, "%s=%s", kfj_fields[i].key, kfj_value(k, i));
+    out[m] = NULL;
+    *n = m;
+    return out;
+}
+
 enum err render_task(struct arena *a, json_object *pipeline, json_object *task, json_object *tmpl,
                      const struct render_ctx *rc, struct rendered *out, const char **err)
 {
@@ -692,7 +756,7 @@ enum err render_task(struct arena *a, json_object *pipeline, json_object *task, 
 
     creator = first_of(rc->creator, js_get_str(js_get(pipeline, "created_by"), "username"), NULL);
     runner = first_of(rc->runner, creator, NULL);
-    pipeline_id = scalar_text(a, js_get(pipeline, "id"));
+    pipeline_id = render_scalar(a, js_get(pipeline, "id"));
     var_set(&st, "creator", creator);
     var_set(&st, "runner", runner);
     var_set(&st, "execution_date", or_empty(rc->execution_date));
@@ -735,28 +799,26 @@ enum err render_task(struct arena *a, json_object *pipeline, json_object *task, 
         goto out;
 
     /* The KFJ_ block comes last and always wins: scripts and launchers rely on it. */
-    {
-        const struct env_var kfj[] = {
-            {"KFJ_PIPELINE_ID", pipeline_id},
-            {"KFJ_PIPELINE_NAME", or_empty(js_get_str(pipeline, "name"))},
-            {"KFJ_RUN_ID", or_empty(rc->run_id)},
-            {"KFJ_CREATOR", creator},
-            {"KFJ_RUNNER", runner},
-            {"KFJ_EXECUTION_DATE", or_empty(rc->execution_date)},
-            {"KFJ_PROJECT_NAME", scalar_text(a, js_get(js_get(pipeline, "project"), "name"))},
-            {"KFJ_TASK_ID", scalar_text(a, js_get(task, "id"))},
-            {"KFJ_TASK_NAME", st.task_name},
-            {"KFJ_TASK_IMAGES", image},
-            {"KFJ_TASK_VOLUME_MOUNT", scalar_text(a, js_get(task, "volume_mount"))},
-            {"KFJ_TASK_NODE_SELECTOR", scalar_text(a, js_get(task, "node_selector"))},
-            {"KFJ_TASK_RESOURCE_CPU", scalar_text(a, js_get(task, "resource_cpu"))},
-            {"KFJ_TASK_RESOURCE_MEMORY", scalar_text(a, js_get(task, "resource_memory"))},
-            {"KFJ_TASK_RESOURCE_GPU", scalar_text(a, js_get(task, "resource_gpu"))},
-            {"KFJ_TASK_TIMEOUT", scalar_text(a, js_get(task, "timeout"))},
-        };
-        for (size_t i = 0; i < ARRAY_LEN(kfj); i++)
-            env_set(a, &st.env, kfj[i].key, kfj[i].value);
-    }
+    out->kfj = (struct render_kfj){
+        .pipeline_id = pipeline_id,
+        .pipeline_name = or_empty(js_get_str(pipeline, "name")),
+        .run_id = or_empty(rc->run_id),
+        .creator = creator,
+        .runner = runner,
+        .execution_date = or_empty(rc->execution_date),
+        .project_name = render_scalar(a, js_get(js_get(pipeline, "project"), "name")),
+        .task_id = render_scalar(a, js_get(task, "id")),
+        .task_name = st.task_name,
+        .image = image,
+        .volume_mount = render_scalar(a, js_get(task, "volume_mount")),
+        .node_selector = render_scalar(a, js_get(task, "node_selector")),
+        .cpu = render_scalar(a, js_get(task, "resource_cpu")),
+        .memory = render_scalar(a, js_get(task, "resource_memory")),
+        .gpu = render_scalar(a, js_get(task, "resource_gpu")),
+        .timeout = render_scalar(a, js_get(task, "timeout")),
+    };
+    for (size_t i = 0; i < ARRAY_LEN(kfj_fields); i++)
+        env_set(a, &st.env, kfj_fields[i].key, kfj_value(&out->kfj, i));
     if (t && t->distributed) {
         /* The executor replaces MASTER_ADDR on a cluster and adds RANK and LOCAL_RANK. */
         env_set(a, &st.env, "WORLD_SIZE", arena_printf(a, "%d", j.replicas));

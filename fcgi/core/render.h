@@ -37,6 +37,13 @@
  * Environment, first position kept and later sources winning: template env,
  * pipeline global_env, then the KFJ_* block (and the distributed variables),
  * which always wins.
+ *
+ * The KFJ_* block is cube-studio's variables that scripts and launchers read.
+ * render_task puts it in the environment it returns and, field by field, in
+ * out->kfj.  A run's snapshot leaves it out (it was half of every snapshot, and
+ * a scheduler tick writes thousands of them); the dispatcher puts it back from
+ * the snapshot and the run row (snapshot_kfj, render_kfj_env), so an attempt
+ * gets the same variables render_task gave.
  */
 #ifndef CUBE_RENDER_H
 #define CUBE_RENDER_H
@@ -47,11 +54,20 @@
 #include "core/err.h"
 #include "core/attr.h"
 
+#include <stdbool.h>
+
 struct render_ctx {
     const char *creator;        /* who owns the run (NULL: pipeline.created_by.username) */
     const char *runner;         /* who started it (NULL: the creator) */
     const char *execution_date; /* "YYYY-MM-DD HH:MM:SS" (the cron tick, or now) */
     const char *run_id;         /* the run's id as text */
+};
+
+/* The values of the KFJ_* block ("" for NULL). */
+struct render_kfj {
+    const char *pipeline_id, *pipeline_name, *run_id, *creator, *runner, *execution_date,
+        *project_name, *task_id, *task_name, *image, *volume_mount, *node_selector, *cpu, *memory,
+        *gpu, *timeout;
 };
 
 /* Every pointer is allocated in the arena given to render_task. */
@@ -60,9 +76,10 @@ struct rendered {
     size_t argc;
     const char **env; /* "K=V"; no key appears twice */
     size_t nenv;
-    const char *workdir; /* "" = the executor's default */
-    const char *image;   /* "" = run on the host */
-    int replicas;        /* 1, or N for the distributed template */
+    const char *workdir;   /* "" = the executor's default */
+    const char *image;     /* "" = run on the host */
+    int replicas;          /* 1, or N for the distributed template */
+    struct render_kfj kfj; /* the KFJ_* values, also in env */
 };
 
 struct env_var {
@@ -86,5 +103,17 @@ enum err render_env_lines(struct arena *a, const char *text, const char *what,
 enum err render_task(struct arena *a, json_object *pipeline, json_object *task, json_object *tmpl,
                      const struct render_ctx *rc, struct rendered *out,
                      const char **err) WARN_UNUSED;
+
+/* Whether the key of the "K=V" entry is one of the KFJ_* block's. */
+bool render_kfj_key(const char *entry);
+
+/* env without the block's keys, then the block: n entries and a NULL.  An env that carries
+ * block keys already (a run created before the block left the snapshot) comes back as it is. */
+const char **render_kfj_env(struct arena *a, const char *const *env, size_t nenv,
+                            const struct render_kfj *k, size_t *n);
+
+/* A JSON scalar as text, as the renderer writes values: strings as they are, numbers in
+ * decimal, true/false, null or missing as "", arrays and objects as compact JSON. */
+const char *render_scalar(struct arena *a, json_object *v);
 
 #endif

@@ -265,6 +265,16 @@ static json_object *str_array(const char *const *v, size_t n)
     return a;
 }
 
+/* The rendered environment without the KFJ_ block (snapshot.h). */
+static json_object *env_array(const char *const *v, size_t n)
+{
+    json_object *a = json_object_new_array();
+    for (size_t i = 0; i < n; i++)
+        if (!render_kfj_key(v[i]))
+            json_object_array_add(a, json_object_new_string(v[i]));
+    return a;
+}
+
 enum err snapshot_render(struct arena *a, const struct snapshot_src *src,
                          const struct render_ctx *rc, json_object **out, const char **err)
 {
@@ -326,7 +336,7 @@ enum err snapshot_render(struct arena *a, const struct snapshot_src *src,
         json_object_object_add(t, "retry", json_object_get(js_get(task, "retry")));
         json_object_object_add(t, "timeout", json_object_get(js_get(task, "timeout")));
         json_object_object_add(t, "argv", str_array(out_r.argv, out_r.argc));
-        json_object_object_add(t, "env", str_array(out_r.env, out_r.nenv));
+        json_object_object_add(t, "env", env_array(out_r.env, out_r.nenv));
         json_object_object_add(t, "workdir", json_object_new_string(out_r.workdir));
         json_object_object_add(t, "image", json_object_new_string(out_r.image));
         json_object_object_add(t, "replicas", json_object_new_int(out_r.replicas));
@@ -335,6 +345,17 @@ enum err snapshot_render(struct arena *a, const struct snapshot_src *src,
         json_object_object_add(res, "memory", json_object_get(js_get(task, "resource_memory")));
         json_object_object_add(res, "gpu", json_object_get(js_get(task, "resource_gpu")));
         json_object_object_add(t, "resources", res);
+        /* The rest of the KFJ_ block is the snapshot's own fields, or the run's. */
+        if (*out_r.kfj.volume_mount)
+            json_object_object_add(t, "volume_mount",
+                                   json_object_new_string(out_r.kfj.volume_mount));
+        if (*out_r.kfj.node_selector)
+            json_object_object_add(t, "node_selector",
+                                   json_object_new_string(out_r.kfj.node_selector));
+        if (!i) {
+            json_object_object_add(info, "creator", json_object_new_string(out_r.kfj.creator));
+            json_object_object_add(snap, "runner", json_object_new_string(out_r.kfj.runner));
+        }
         json_object_object_add(tasks, key, t);
         json_object_array_add(order, json_object_new_string(key));
     }
@@ -353,4 +374,30 @@ enum err snapshot_build(struct db *db, struct arena *a, int64_t pipeline_id,
     if ((e = snapshot_load(db, a, &pipeline_id, 1, &src)))
         return e;
     return snapshot_render(a, &src, rc, out, err);
+}
+
+void snapshot_kfj(struct arena *a, json_object *pipeline, const char *runner, const char *run_id,
+                  const char *execution_date, const char *task_key, json_object *task,
+                  struct render_kfj *k)
+{
+    json_object *res = js_get(task, "resources");
+
+    *k = (struct render_kfj){
+        .pipeline_id = render_scalar(a, js_get(pipeline, "id")),
+        .pipeline_name = render_scalar(a, js_get(pipeline, "name")),
+        .run_id = run_id,
+        .creator = render_scalar(a, js_get(pipeline, "creator")),
+        .runner = runner,
+        .execution_date = execution_date,
+        .project_name = render_scalar(a, js_get(js_get(pipeline, "project"), "name")),
+        .task_id = render_scalar(a, js_get(task, "task_id")),
+        .task_name = task_key,
+        .image = render_scalar(a, js_get(task, "image")),
+        .volume_mount = render_scalar(a, js_get(task, "volume_mount")),
+        .node_selector = render_scalar(a, js_get(task, "node_selector")),
+        .cpu = render_scalar(a, js_get(res, "cpu")),
+        .memory = render_scalar(a, js_get(res, "memory")),
+        .gpu = render_scalar(a, js_get(res, "gpu")),
+        .timeout = render_scalar(a, js_get(task, "timeout")),
+    };
 }

@@ -7,11 +7,17 @@
  * scheduler (cron ticks).
  *
  * Document:
- *   {"pipeline": {"id", "name", "project"},
+ *   {"pipeline": {"id", "name", "project", "creator"}, "runner",
  *    "order": ["a", "b", ...],
  *    "tasks": {"a": {"task_id", "template", "upstream": [...], "skip", "retry", "timeout",
  *                    "argv": [...], "env": ["K=V", ...], "workdir", "image", "replicas",
- *                    "resources": {"cpu", "memory", "gpu"}}, ...}}
+ *                    "resources": {"cpu", "memory", "gpu"},
+ *                    "volume_mount", "node_selector" (when not empty)}, ...}}
+ *
+ * "env" is the rendered environment without the KFJ_* block (render.h): the block is made of
+ * the document's own fields and the run's id and execution date, so it is not stored again
+ * for every task of every run; snapshot_kfj gives it back when an attempt is dispatched.
+ * Snapshots made before that carry the block in "env" (render_kfj_env keeps it).
  *
  * Two steps, so a scheduler tick over thousands of pipelines loads them all with one query
  * and renders each run without another round trip: snapshot_load (the database) and
@@ -63,5 +69,12 @@ enum err snapshot_render(struct arena *a, const struct snapshot_src *src,
 enum err snapshot_build(struct db *db, struct arena *a, int64_t pipeline_id,
                         const struct render_ctx *rc, json_object **out,
                         const char **err) WARN_UNUSED;
+
+/* The KFJ_* values of snapshot task `task` (its key task_key) of a run: pipeline is the
+ * document's "pipeline", runner its "runner"; run_id and execution_date ("YYYY-MM-DD
+ * HH:MM:SS", UTC) come from the run row.  Pointers borrow from the arguments or a. */
+void snapshot_kfj(struct arena *a, json_object *pipeline, const char *runner, const char *run_id,
+                  const char *execution_date, const char *task_key, json_object *task,
+                  struct render_kfj *k);
 
 #endif

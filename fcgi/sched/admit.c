@@ -65,17 +65,25 @@ static const char PREVIOUS_SQL[] =
 /* A run's task instances, from its snapshot, made when it is admitted (scheduling.md §3.2): a
  * queued run is only its row, so a tick of many pipelines writes one row per run, and runs
  * superseded or cancelled before they start never had tasks to write.  A run admitted again (a
- * re-run, a cleared task) has its task instances already: the conflict keeps them. */
+ * re-run, a cleared task) has its task instances already: the conflict keeps them.
+ *
+ * Each spec also gets the snapshot's "pipeline" and "runner" under "run": the dispatcher makes
+ * the task's KFJ_ variables from them (snapshot.h) without reading the snapshot again.  The
+ * CTE reads the snapshot once: a reference to the stored column per task would take it out of
+ * TOAST once per task, quadratic in a large pipeline. */
 static const char TASKS_SQL[] =
+    "WITH r AS MATERIALIZED (SELECT id, dag_snapshot->'tasks' AS tasks, "
+    "jsonb_build_object('pipeline', dag_snapshot->'pipeline', 'runner', dag_snapshot->'runner') "
+    "AS run FROM run WHERE id = $1::bigint) "
     "INSERT INTO task_instance (run_id, task_key, task_id, max_tries, upstream, skip, retries, "
     "timeout_s, spec) SELECT r.id, t.key, (t.value->>'task_id')::bigint, "
     "greatest(coalesce((t.value->>'retry')::int, 0), 0) + 1, "
     "ARRAY(SELECT jsonb_array_elements_text(t.value->'upstream')), "
     "coalesce((t.value->>'skip')::boolean, false), "
     "greatest(coalesce((t.value->>'retry')::int, 0), 0), "
-    "greatest(coalesce((t.value->>'timeout')::int, 0), 0), t.value "
-    "FROM run r, jsonb_each(r.dag_snapshot->'tasks') t WHERE r.id = $1::bigint "
-    "ON CONFLICT (run_id, task_key) DO NOTHING";
+    "greatest(coalesce((t.value->>'timeout')::int, 0), 0), "
+    "t.value || jsonb_build_object('run', r.run) "
+    "FROM r, jsonb_each(r.tasks) t ON CONFLICT (run_id, task_key) DO NOTHING";
 
 static const char *const FROM_QUEUED[] = {"queued"};
 

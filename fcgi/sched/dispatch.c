@@ -33,6 +33,7 @@
 #include "core/cfg.h"
 #include "core/js.h"
 #include "core/log.h"
+#include "core/snapshot.h"
 #include "sched/daemon.h"
 #include "sched/policy.h"
 #include "sched/state.h"
@@ -51,8 +52,11 @@ static const char PICK_SQL[] =
     "SELECT id FROM cand WHERE rn <= room ORDER BY scheduled_at, id "
     "LIMIT least($2::int, greatest($1::int - (SELECT coalesce(sum(n), 0) FROM act), 0))";
 
+/* With what the task's KFJ_ variables need besides its spec (snapshot.h, admit.c). */
 static const char SPEC_SQL[] =
-    "SELECT ti.id, ti.spec::text, " CLUSTER_OF_PROJECT_SQL " FROM task_instance ti "
+    "SELECT ti.id, ti.spec::text, " CLUSTER_OF_PROJECT_SQL ", r.id, "
+    "to_char(r.execution_date AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), ti.task_key "
+    "FROM task_instance ti "
     "JOIN run r ON r.id = ti.run_id JOIN pipeline p ON p.id = r.pipeline_id "
     "JOIN project pr ON pr.id = p.project_id WHERE ti.id = ANY($1::bigint[])";
 
@@ -80,14 +84,17 @@ static const char **str_array(struct arena *a, json_object *arr, size_t *n)
     return v;
 }
 
-/* The executor's view of one snapshot task. */
-static bool build_spec(struct arena *a, const char *name, const char *task_json,
+/* The executor's view of one snapshot task: row k of SPEC_SQL. */
+static bool build_spec(struct arena *a, const char *name, struct pg_result *specs, int k,
                        struct exec_spec *spec, int *retries, const char **err)
 {
-    const char *msg;
+    const char *task_json = k >= 0 ? db_val(specs, k, 1) : NULL, *msg;
     json_object *t = js_parse(a, task_json ? task_json : "", task_json ? strlen(task_json) : 0,
                               &msg),
-                *res;
+                *res, *run;
+    struct render_kfj kfj;
+    const char **env;
+    size_t nenv;
 
     memset(spec, 0, sizeof(*spec));
     if (!t || !json_object_is_type(t, json_type_object)) {
@@ -97,7 +104,11 @@ static bool build_spec(struct arena *a, const char *name, const char *task_json,
     spec->name = name;
     *retries = json_object_get_int(js_get(t, "retry"));
     spec->argv = str_array(a, js_get(t, "argv"), &spec->argc);
-    spec->env = str_array(a, js_get(t, "env"), &spec->nenv);
+    run = js_get(t, "run");
+    snapshot_kfj(a, js_get(run, "pipeline"), js_get_str(run, "runner"), db_val(specs, k, 3),
+                 db_val(specs, k, 4), db_val(specs, k, 5), t, &kfj);
+    env = str_array(a, js_get(t, "env"), &nenv);
+    spec->env = render_kfj_env(a, env, nenv, &kfj, &spec->nenv);
     spec->workdir = js_get_str(t, "workdir");
     spec->timeout_s = json_object_get_int64(js_get(t, "timeout"));
     if (spec->timeout_s < 0)
@@ -238,19 +249,20 @@ static enum err batch(struct pass *ps, void *arg)
         int64_t id = db_i64(intent, (int)i, 0);
         int try_number = (int)db_i64(intent, (int)i, 2);
         int max_tries = (int)db_i64(intent, (int)i, 5);
-        const char *name = db_val(intent, (int)i, 3), *task = NULL, *err = NULL;
+        const char *name = db_val(intent, (int)i, 3), *err = NULL;
         int64_t cluster = 0;
+        int row = -1;
         struct exec_spec spec;
         struct engine *g = NULL;
         int retries = 0;
         bool changed_one;
 
-        for (int k = 0; k < db_rows(specs) && !task; k++)
+        for (int k = 0; k < db_rows(specs) && row < 0; k++)
             if (db_i64(specs, k, 0) == id) {
-                task = db_val(specs, k, 1);
+                row = k;
                 cluster = db_i64(specs, k, 2);
             }
-        if (!build_spec(ps->a, name, task, &spec, &retries, &err)) {
+        if (!build_spec(ps->a, name, specs, row, &spec, &retries, &err)) {
             e = ERR_BADREQ;
         } else if ((e = cluster_set_engine(ps->clusters, ps->a, cluster, &g, &err))) {
             e = ERR_UNAVAILABLE; /* the cluster may be fixed or come back: a retry may pass */

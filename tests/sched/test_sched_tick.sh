@@ -19,7 +19,7 @@ cron() { # NAME DAG [COLUMN=VALUE ...]: a paused every-minute pipeline, one tick
 }
 
 GOOD1=$(cron good-one '{}')
-mktask "$GOOD1" only 'echo one' >/dev/null
+mktask "$GOOD1" only 'echo "one run=$KFJ_RUN_ID date=$KFJ_EXECUTION_DATE pipeline=$KFJ_PIPELINE_ID task=$KFJ_TASK_NAME by=$KFJ_RUNNER"' >/dev/null
 CYCLE=$(cron cycle '{"up": {"upstream": ["down"]}, "down": {"upstream": ["up"]}}')
 mktask "$CYCLE" up 'true' >/dev/null
 mktask "$CYCLE" down 'true' >/dev/null
@@ -68,9 +68,15 @@ same "and alerted (queued for the good, failed for the broken)" \
     "failed,failed,failed,failed,queued,queued"
 same "every schedule moved on in the same transaction" \
     "$(q "SELECT count(*) FROM pipeline_tick WHERE pipeline_id IN ($ALL) AND last_tick = '$T0' AND next_tick = '$T0'::timestamptz + interval '1 minute'")" 6
-same "the good runs' snapshots were rendered for their own pipeline and tick" \
-    "$(q "SELECT string_agg(((dag_snapshot->'pipeline'->>'id')::bigint = pipeline_id AND dag_snapshot->'tasks'->(dag_snapshot->'order'->>0)->'env' ? ('KFJ_EXECUTION_DATE=' || to_char(cron_tick AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')) AND dag_snapshot->'tasks'->(dag_snapshot->'order'->>0)->'env' ? ('KFJ_RUN_ID=' || id))::text, ',') FROM run WHERE pipeline_id IN ($GOOD1, $GOOD2)")" \
+same "the good runs' snapshots were rendered for their own pipeline, without the KFJ_ block" \
+    "$(q "SELECT string_agg(((dag_snapshot->'pipeline'->>'id')::bigint = pipeline_id AND NOT EXISTS (SELECT FROM jsonb_each(dag_snapshot->'tasks') t, jsonb_array_elements_text(t.value->'env') e WHERE e LIKE 'KFJ\\_%'))::text, ',') FROM run WHERE pipeline_id IN ($GOOD1, $GOOD2)")" \
     "true,true"
+# The block is made when the attempt starts, from the snapshot and the run: its own run and tick.
+R1=$(q "SELECT id FROM run WHERE pipeline_id = $GOOD1")
+TI1=$(ti_of "$R1" only)
+check "the task saw its run, tick, pipeline, name and runner in KFJ_ variables" \
+    grep -qx "one run=$R1 date=$(q "SELECT to_char('$T0'::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')") pipeline=$GOOD1 task=only by=$(q "SELECT u.username FROM pipeline p JOIN users u ON u.id = p.created_by_fk WHERE p.id = $GOOD1")" \
+    "$VAR/attempts/cube-r$R1-t$TI1-a1/log"
 
 # The next tick: the broken ones fail again, the good ones run again; nobody is stuck.
 align_minute

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "core/render.h"
+#include "core/snapshot.h"
 #include "core/js.h"
 #include "core/common.h"
 
@@ -503,6 +504,64 @@ static void env_precedence(void **state)
         "KFJ_TASK_RESOURCE_GPU=", "KFJ_TASK_TIMEOUT=");
 }
 
+/* A run's snapshot leaves the KFJ_ block out and the dispatcher makes it again from the
+ * snapshot and the run: the attempt's environment must be the one render_task gives, with a
+ * user's KFJ_ keys losing to the block on both paths and other KFJ_ names kept. */
+static void kfj_from_snapshot(void **state)
+{
+    struct arena *a = *state;
+    json_object *p =
+        mk(a, PIPELINE, "{\"global_env\":\"B=g\\nKFJ_CREATOR=spoof2\",\"dag_json\":{}}");
+    json_object *t = mk(a, TASK, NULL), *rows = js_own(a, json_object_new_array());
+    json_object *tm = mk(a, TMPL,
+                         "{\"entrypoint\":\"run\",\"env\":\"A=1\\nKFJ_RUN_ID=spoof\\n"
+                         "KFJ_OWN=kept\"}");
+    json_object *row = json_object_new_object(), *snap, *st, *senv;
+    const struct snapshot_src src = {7, p, rows, NULL};
+    static const char *const old[] = {"A=1", "KFJ_RUN_ID=9"};
+    const char **stored, **env, *err;
+    struct rendered want;
+    struct render_kfj k;
+    size_t nstored, n;
+
+    json_object_object_add(row, "task", json_object_get(t));
+    json_object_object_add(row, "template", json_object_get(tm));
+    json_object_array_add(rows, row);
+    assert_int_equal(render_task(a, p, t, tm, &RC, &want, &err), ERR_OK);
+    assert_int_equal(snapshot_render(a, &src, &RC, &snap, &err), ERR_OK);
+
+    st = js_get(js_get(snap, "tasks"), "train");
+    senv = js_get(st, "env");
+    nstored = json_object_array_length(senv);
+    stored = arena_alloc(a, (nstored + 1) * sizeof(*stored));
+    for (size_t i = 0; i < nstored; i++)
+        stored[i] = json_object_get_string(json_object_array_get_idx(senv, i));
+    {
+        static const char *const kept[] = {"A=1", "KFJ_OWN=kept", "B=g"};
+        assert_list(stored, nstored, kept, ARRAY_LEN(kept));
+    }
+
+    snapshot_kfj(a, js_get(snap, "pipeline"), js_get_str(snap, "runner"), "42",
+                 "2024-05-06 07:08:09", "train", st, &k);
+    env = render_kfj_env(a, stored, nstored, &k, &n);
+    assert_int_equal(n, want.nenv);
+    assert_null(env[n]);
+    for (size_t i = 0; i < want.nenv; i++) {
+        size_t j = 0;
+        while (j < n && strcmp(env[j], want.env[i]))
+            j++;
+        if (j == n)
+            fail_msg("the attempt lacks \"%s\"", want.env[i]);
+    }
+
+    /* A snapshot made while the block was stored keeps its own. */
+    env = render_kfj_env(a, old, ARRAY_LEN(old), &k, &n);
+    assert_list(env, n, old, ARRAY_LEN(old));
+    assert_true(render_kfj_key("KFJ_TASK_TIMEOUT=1"));
+    assert_false(render_kfj_key("KFJ_TASK=1"));
+    assert_false(render_kfj_key("KFJ_OWN=kept"));
+}
+
 static void env_lines(void **state)
 {
     struct arena *a = *state;
@@ -614,6 +673,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(one_pass, setup, teardown),
         cmocka_unit_test_setup_teardown(context_defaults, setup, teardown),
         cmocka_unit_test_setup_teardown(env_precedence, setup, teardown),
+        cmocka_unit_test_setup_teardown(kfj_from_snapshot, setup, teardown),
         cmocka_unit_test_setup_teardown(env_lines, setup, teardown),
         cmocka_unit_test_setup_teardown(malformed_env_in_render, setup, teardown),
         cmocka_unit_test_setup_teardown(expansion_cap, setup, teardown),
