@@ -284,7 +284,7 @@ static void row_json(struct buf *b, const struct pg_result *r, int row, const ch
         int c = (int)i;
         if (i)
             buf_adds(b, ", ");
-        sql_json_string(b, keys[i], strlen(keys[i]));
+        buf_add_json_str(b, keys[i], strlen(keys[i]));
         buf_adds(b, " : ");
         sql_json_value(b, db_val(r, row, c), db_len(r, row, c), db_type(r, c));
     }

@@ -49,8 +49,6 @@ void sql_row_select(struct buf *b, const struct column *const *cols, size_t ncol
 /* The JSON keys of sql_row_select()'s result columns, in order ("id" first); returns how many
  * (at most max). */
 size_t sql_row_keys(const struct column *const *cols, size_t ncols, const char **keys, size_t max);
-/* Appends s (len bytes) as a JSON string, escaped as PostgreSQL's escape_json() does. */
-void sql_json_string(struct buf *b, const char *s, size_t len);
 /* Appends the JSON of a result value: v (NULL: SQL NULL, written null) is the text form of a
  * value of PostgreSQL type oid `type`, written as json_build_object() would write it. */
 void sql_json_value(struct buf *b, const char *v, size_t len, unsigned type);

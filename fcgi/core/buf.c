@@ -92,3 +92,59 @@ const char *buf_str(const struct buf *b)
 {
     return b->p ? b->p : "";
 }
+
+void buf_add_json_str(struct buf *b, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t run = 0;
+
+    buf_addc(b, '"');
+    /* escape_json(): the two-character escapes, \u00xx for other control characters, every
+     * other byte (UTF-8 included) as it is.  Runs of plain bytes go out in one copy. */
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        const char *esc = NULL;
+        char u[6];
+        switch (c) {
+        case '\b':
+            esc = "\\b";
+            break;
+        case '\f':
+            esc = "\\f";
+            break;
+        case '\n':
+            esc = "\\n";
+            break;
+        case '\r':
+            esc = "\\r";
+            break;
+        case '\t':
+            esc = "\\t";
+            break;
+        case '"':
+            esc = "\\\"";
+            break;
+        case '\\':
+            esc = "\\\\";
+            break;
+        default:
+            if (c >= 0x20) {
+                run++;
+                continue;
+            }
+            break;
+        }
+        buf_add(b, s + i - run, run);
+        run = 0;
+        if (esc) {
+            buf_add(b, esc, 2);
+            continue;
+        }
+        memcpy(u, "\\u00", 4);
+        u[4] = hex[c >> 4];
+        u[5] = hex[c & 15];
+        buf_add(b, u, 6);
+    }
+    buf_add(b, s + len - run, run);
+    buf_addc(b, '"');
+}

@@ -359,8 +359,10 @@ out:
 
 /* ---- args ----------------------------------------------------------------------------------- */
 
-/* Args and schemas may arrive as JSON text (a Text column) or as an object; missing = none. */
-static json_object *as_object(struct rs *st, json_object *v, const char *what)
+/* Args and schemas may arrive as JSON text (a Text column) or as an object; missing = none.
+ * The error names them as "<whose> '<name>': args", formatted only then: a tick renders
+ * thousands of tasks. */
+static json_object *as_object(struct rs *st, json_object *v, const char *whose, const char *name)
 {
     const char *msg;
     json_object *o;
@@ -377,7 +379,8 @@ static json_object *as_object(struct rs *st, json_object *v, const char *what)
         if (o && is_type(o, json_type_object))
             return o;
     }
-    fail(st, ERR_UNPROCESSABLE, arena_printf(st->a, "%s must be a JSON object", what));
+    fail(st, ERR_UNPROCESSABLE,
+         arena_printf(st->a, "%s '%s': args must be a JSON object", whose, name));
     return NULL;
 }
 
@@ -675,6 +678,18 @@ static void load_env(struct rs *st, struct envset *dst, const char *text, const 
     }
 }
 
+/* "K=V" (copied, not printed: a task has twenty of them). */
+static const char *env_entry(struct arena *a, const char *key, const char *val)
+{
+    size_t kl = strlen(key), vl = strlen(val);
+    char *e = arena_alloc(a, kl + vl + 2);
+
+    memcpy(e, key, kl);
+    e[kl] = '=';
+    memcpy(e + kl + 1, val, vl + 1);
+    return e;
+}
+
 /* The KFJ_* block in its order: the one list of its names and where each value comes from. */
 static const struct {
     const char *key;
@@ -733,7 +748,7 @@ const char **render_kfj_env(struct arena *a, const char *const *env, size_t nenv
         out[m++] = env[i];
     }
     for (size_t i = 0; i < ARRAY_LEN(kfj_fields); i++)
-        out[m++] = arena_printf(a, "%s=%s", kfj_fields[i].key, kfj_value(k, i));
+        out[m++] = env_entry(a, kfj_fields[i].key, kfj_value(k, i));
     out[m] = NULL;
     *n = m;
     return out;
@@ -769,14 +784,14 @@ enum err render_task(struct arena *a, json_object *pipeline, json_object *task, 
     /* global_env defines variables, so it is read before anything else is expanded; its place in
      * the environment is after the template's, so it is collected aside and replayed. */
     load_env(&st, &genv, js_get_str(pipeline, "global_env"), "global_env", true);
-    load_env(&st, &st.env, js_get_str(tmpl, "env"),
-             arena_printf(a, "template '%s' env", j.tmpl_name), false);
+    raw = js_get_str(tmpl, "env");
+    if (raw && *raw)
+        load_env(&st, &st.env, raw, arena_printf(a, "template '%s' env", j.tmpl_name), false);
     for (size_t i = 0; i < genv.n; i++)
         env_set(a, &st.env, genv.key[i], genv.val[i]);
 
-    j.args = as_object(&st, js_get(task, "args"), arena_printf(a, "task '%s': args", st.task_name));
-    j.schema =
-        as_object(&st, js_get(tmpl, "args"), arena_printf(a, "template '%s': args", j.tmpl_name));
+    j.args = as_object(&st, js_get(task, "args"), "task", st.task_name);
+    j.schema = as_object(&st, js_get(tmpl, "args"), "template", j.tmpl_name);
     if (st.err)
         goto out;
 
@@ -830,7 +845,7 @@ enum err render_task(struct arena *a, json_object *pipeline, json_object *task, 
     out->argc = st.argv.n;
     out->env = arena_alloc(a, (st.env.n ? st.env.n : 1) * sizeof(*out->env));
     for (size_t i = 0; i < st.env.n; i++)
-        out->env[i] = arena_printf(a, "%s=%s", st.env.key[i], st.env.val[i]);
+        out->env[i] = env_entry(a, st.env.key[i], st.env.val[i]);
     out->nenv = st.env.n;
     out->workdir = workdir;
     out->image = arena_strdup(a, image);

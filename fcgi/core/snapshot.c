@@ -257,30 +257,64 @@ enum err snapshot_load(struct db *db, struct arena *a, const int64_t *ids, size_
     return ERR_OK;
 }
 
-static json_object *str_array(const char *const *v, size_t n)
+/* A value of the loaded pipeline as JSON: null when missing. */
+static void put_value(struct buf *b, json_object *v)
 {
-    json_object *a = json_object_new_array();
-    for (size_t i = 0; i < n; i++)
-        json_object_array_add(a, json_object_new_string(v[i]));
-    return a;
+    switch (v ? json_object_get_type(v) : json_type_null) {
+    case json_type_null:
+        buf_adds(b, "null");
+        break;
+    case json_type_string:
+        buf_add_json_str(b, json_object_get_string(v), (size_t)json_object_get_string_len(v));
+        break;
+    case json_type_int:
+        buf_addf(b, "%" PRId64, json_object_get_int64(v));
+        break;
+    case json_type_boolean:
+        buf_adds(b, json_object_get_boolean(v) ? "true" : "false");
+        break;
+    case json_type_double:
+    case json_type_array:
+    case json_type_object:
+        buf_adds(b, js_str(v));
+        break;
+    }
 }
 
-/* The rendered environment without the KFJ_ block (snapshot.h). */
-static json_object *env_array(const char *const *v, size_t n)
+static void put_str(struct buf *b, const char *s)
 {
-    json_object *a = json_object_new_array();
-    for (size_t i = 0; i < n; i++)
-        if (!render_kfj_key(v[i]))
-            json_object_array_add(a, json_object_new_string(v[i]));
-    return a;
+    buf_add_json_str(b, s, strlen(s));
 }
 
+/* An array of strings; with `env`, the KFJ_ block left out (snapshot.h). */
+static void put_strs(struct buf *b, const char *const *v, size_t n, bool env)
+{
+    bool first = true;
+
+    buf_addc(b, '[');
+    for (size_t i = 0; i < n; i++) {
+        if (env && render_kfj_key(v[i]))
+            continue;
+        if (!first)
+            buf_addc(b, ',');
+        put_str(b, v[i]);
+        first = false;
+    }
+    buf_addc(b, ']');
+}
+
+/*
+ * The document is written as text, not built as json-c objects and then serialised: a tick
+ * renders thousands of them, and the objects (a hash table each), their serialisation and
+ * their release were a third of the scheduler's time in a tick.
+ */
 enum err snapshot_render(struct arena *a, const struct snapshot_src *src,
-                         const struct render_ctx *rc, json_object **out, const char **err)
+                         const struct render_ctx *rc, const char **out, const char **err)
 {
-    json_object *pipe = src->pipe, *rows = src->rows, *snap, *tasks, *order, *info;
-    const char **names;
+    json_object *pipe = src->pipe, *rows = src->rows;
+    const char **names, *creator = "", *runner = "";
     struct dag *d;
+    struct buf b;
     size_t n;
 
     *err = NULL;
@@ -302,21 +336,13 @@ enum err snapshot_render(struct arena *a, const struct snapshot_src *src,
     if (!(d = dag_build(a, js_get(pipe, "dag_json"), names, n, err)))
         return ERR_UNPROCESSABLE;
 
-    snap = js_own(a, json_object_new_object());
-    info = json_object_new_object();
-    json_object_object_add(info, "id", json_object_new_int64(src->pipeline_id));
-    json_object_object_add(info, "name", json_object_get(js_get(pipe, "name")));
-    json_object_object_add(info, "project", json_object_get(js_get(pipe, "project")));
-    json_object_object_add(snap, "pipeline", info);
-    order = json_object_new_array();
-    tasks = json_object_new_object();
-    json_object_object_add(snap, "order", order);
-    json_object_object_add(snap, "tasks", tasks);
+    buf_init(&b, a, SIZE_MAX / 2);
+    buf_adds(&b, "{\"tasks\":{");
     for (size_t i = 0; i < dag_count(d); i++) {
         const char *key = dag_task(d, i), *const * up;
         size_t nu = dag_upstream(d, i, &up);
-        json_object *row = NULL, *task, *tmpl, *t, *res;
-        struct rendered out_r;
+        json_object *row = NULL, *task, *tmpl;
+        struct rendered r;
         for (size_t k = 0; k < n && !row; k++)
             if (!strcmp(names[k], key))
                 row = json_object_array_get_idx(rows, k);
@@ -324,47 +350,76 @@ enum err snapshot_render(struct arena *a, const struct snapshot_src *src,
             return ERR_INTERNAL;
         task = js_get(row, "task");
         tmpl = js_get(row, "template");
-        if (render_task(a, pipe, task, tmpl, rc, &out_r, err)) {
+        if (render_task(a, pipe, task, tmpl, rc, &r, err)) {
             *err = arena_printf(a, "task %s: %s", key, *err);
             return ERR_UNPROCESSABLE;
         }
-        t = json_object_new_object();
-        json_object_object_add(t, "task_id", json_object_get(js_get(task, "id")));
-        json_object_object_add(t, "template", json_object_get(js_get(tmpl, "name")));
-        json_object_object_add(t, "upstream", str_array(up, nu));
-        json_object_object_add(t, "skip", json_object_get(js_get(task, "skip")));
-        json_object_object_add(t, "retry", json_object_get(js_get(task, "retry")));
-        json_object_object_add(t, "timeout", json_object_get(js_get(task, "timeout")));
-        json_object_object_add(t, "argv", str_array(out_r.argv, out_r.argc));
-        json_object_object_add(t, "env", env_array(out_r.env, out_r.nenv));
-        json_object_object_add(t, "workdir", json_object_new_string(out_r.workdir));
-        json_object_object_add(t, "image", json_object_new_string(out_r.image));
-        json_object_object_add(t, "replicas", json_object_new_int(out_r.replicas));
-        res = json_object_new_object();
-        json_object_object_add(res, "cpu", json_object_get(js_get(task, "resource_cpu")));
-        json_object_object_add(res, "memory", json_object_get(js_get(task, "resource_memory")));
-        json_object_object_add(res, "gpu", json_object_get(js_get(task, "resource_gpu")));
-        json_object_object_add(t, "resources", res);
+        if (i)
+            buf_addc(&b, ',');
+        put_str(&b, key);
+        buf_adds(&b, ":{\"task_id\":");
+        put_value(&b, js_get(task, "id"));
+        buf_adds(&b, ",\"template\":");
+        put_value(&b, js_get(tmpl, "name"));
+        buf_adds(&b, ",\"upstream\":");
+        put_strs(&b, up, nu, false);
+        buf_adds(&b, ",\"skip\":");
+        put_value(&b, js_get(task, "skip"));
+        buf_adds(&b, ",\"retry\":");
+        put_value(&b, js_get(task, "retry"));
+        buf_adds(&b, ",\"timeout\":");
+        put_value(&b, js_get(task, "timeout"));
+        buf_adds(&b, ",\"argv\":");
+        put_strs(&b, r.argv, r.argc, false);
+        buf_adds(&b, ",\"env\":");
+        put_strs(&b, r.env, r.nenv, true);
+        buf_adds(&b, ",\"workdir\":");
+        put_str(&b, r.workdir);
+        buf_adds(&b, ",\"image\":");
+        put_str(&b, r.image);
+        buf_addf(&b, ",\"replicas\":%d,\"resources\":{\"cpu\":", r.replicas);
+        put_value(&b, js_get(task, "resource_cpu"));
+        buf_adds(&b, ",\"memory\":");
+        put_value(&b, js_get(task, "resource_memory"));
+        buf_adds(&b, ",\"gpu\":");
+        put_value(&b, js_get(task, "resource_gpu"));
+        buf_addc(&b, '}');
         /* The rest of the KFJ_ block is the snapshot's own fields, or the run's. */
-        if (*out_r.kfj.volume_mount)
-            json_object_object_add(t, "volume_mount",
-                                   json_object_new_string(out_r.kfj.volume_mount));
-        if (*out_r.kfj.node_selector)
-            json_object_object_add(t, "node_selector",
-                                   json_object_new_string(out_r.kfj.node_selector));
-        if (!i) {
-            json_object_object_add(info, "creator", json_object_new_string(out_r.kfj.creator));
-            json_object_object_add(snap, "runner", json_object_new_string(out_r.kfj.runner));
+        if (*r.kfj.volume_mount) {
+            buf_adds(&b, ",\"volume_mount\":");
+            put_str(&b, r.kfj.volume_mount);
         }
-        json_object_object_add(tasks, key, t);
-        json_object_array_add(order, json_object_new_string(key));
+        if (*r.kfj.node_selector) {
+            buf_adds(&b, ",\"node_selector\":");
+            put_str(&b, r.kfj.node_selector);
+        }
+        buf_addc(&b, '}');
+        if (!i) {
+            creator = r.kfj.creator;
+            runner = r.kfj.runner;
+        }
     }
-    *out = snap;
+    buf_adds(&b, "},\"order\":[");
+    for (size_t i = 0; i < dag_count(d); i++) {
+        if (i)
+            buf_addc(&b, ',');
+        put_str(&b, dag_task(d, i));
+    }
+    buf_addf(&b, "],\"pipeline\":{\"id\":%" PRId64 ",\"name\":", src->pipeline_id);
+    put_value(&b, js_get(pipe, "name"));
+    buf_adds(&b, ",\"project\":");
+    put_value(&b, js_get(pipe, "project"));
+    buf_adds(&b, ",\"creator\":");
+    put_str(&b, creator);
+    buf_adds(&b, "},\"runner\":");
+    put_str(&b, runner);
+    buf_addc(&b, '}');
+    *out = buf_str(&b);
     return ERR_OK;
 }
 
 enum err snapshot_build(struct db *db, struct arena *a, int64_t pipeline_id,
-                        const struct render_ctx *rc, json_object **out, const char **err)
+                        const struct render_ctx *rc, const char **out, const char **err)
 {
     struct snapshot_src src;
     enum err e;

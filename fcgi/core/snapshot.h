@@ -58,16 +58,16 @@ enum err snapshot_load(struct db *db, struct arena *a, const int64_t *ids, size_
                        struct snapshot_src *out) WARN_UNUSED;
 
 /* The snapshot of a loaded pipeline for a run described by rc (run_id, execution_date,
- * runner; creator defaults to the pipeline's).  No database.  ERR_NOT_FOUND when src has no
- * pipeline, ERR_UNPROCESSABLE with *err naming the problem (a cycle, a task that cannot be
- * rendered, an empty pipeline, src->problem).  The result is owned by a. */
+ * runner; creator defaults to the pipeline's), as JSON text.  No database.  ERR_NOT_FOUND when
+ * src has no pipeline, ERR_UNPROCESSABLE with *err naming the problem (a cycle, a task that
+ * cannot be rendered, an empty pipeline, src->problem).  The text is owned by a. */
 enum err snapshot_render(struct arena *a, const struct snapshot_src *src,
-                         const struct render_ctx *rc, json_object **out,
+                         const struct render_ctx *rc, const char **out,
                          const char **err) WARN_UNUSED;
 
 /* snapshot_load + snapshot_render for one pipeline. */
 enum err snapshot_build(struct db *db, struct arena *a, int64_t pipeline_id,
-                        const struct render_ctx *rc, json_object **out,
+                        const struct render_ctx *rc, const char **out,
                         const char **err) WARN_UNUSED;
 
 /* The KFJ_* values of snapshot task `task` (its key task_key) of a run: pipeline is the

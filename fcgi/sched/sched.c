@@ -192,10 +192,15 @@ static const char *iso_utc(struct arena *a, int64_t s, bool zone)
 }
 
 /* Keeps only task `only` in the snapshot, with no upstream: the run executes it alone. */
-static enum err only_task(struct arena *a, json_object *snap, const char *only, const char **err)
+static enum err only_task(struct arena *a, const char **snap_text, const char *only,
+                          const char **err)
 {
+    const char *msg;
+    json_object *snap = js_parse(a, *snap_text, strlen(*snap_text), &msg);
     json_object *tasks = js_get(snap, "tasks"), *t = js_get(tasks, only), *nt, *order;
 
+    if (!snap)
+        return ERR_INTERNAL;
     if (!t) {
         *err = arena_printf(a, "the pipeline has no task named '%s'", only);
         return ERR_UNPROCESSABLE;
@@ -208,6 +213,7 @@ static enum err only_task(struct arena *a, json_object *snap, const char *only, 
     order = json_object_new_array();
     json_object_array_add(order, json_object_new_string(only));
     json_object_object_add(snap, "order", order);
+    *snap_text = arena_strdup(a, js_str(snap));
     return ERR_OK;
 }
 
@@ -252,7 +258,7 @@ enum err sched_run_prepare_from(struct arena *a, const struct run_request *rq, i
     struct arena *ra = rows->arena; /* the row outlives a: the tick renders in a scratch arena */
     const char **row;
     struct render_ctx rc;
-    json_object *snap = NULL;
+    const char *snap = NULL;
     int64_t exec_s;
     enum err e;
 
@@ -264,7 +270,7 @@ enum err sched_run_prepare_from(struct arena *a, const struct run_request *rq, i
     rc.run_id = arena_printf(a, "%" PRId64, pipe->run_id);
     if ((e = snapshot_render(a, src, &rc, &snap, err)))
         return e;
-    if (rq->only_task && (e = only_task(a, snap, rq->only_task, err)))
+    if (rq->only_task && (e = only_task(a, &snap, rq->only_task, err)))
         return e;
 
     if (rows->n == rows->cap) {
@@ -286,7 +292,7 @@ enum err sched_run_prepare_from(struct arena *a, const struct run_request *rq, i
     row[2] = rq->trigger ? rq->trigger : "manual";
     row[3] = rq->cron_tick ? iso_utc(ra, rq->cron_tick, true) : NULL;
     row[4] = iso_utc(ra, exec_s, true);
-    row[5] = arena_strdup(ra, js_str(snap));
+    row[5] = arena_strdup(ra, snap);
     row[6] = pipe->parallelism;
     row[7] = sched_alert_states(ra, pipe->alert_status);
     row[8] = user_list(ra, pipe->alert_user);

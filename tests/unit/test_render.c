@@ -510,13 +510,15 @@ static void env_precedence(void **state)
 static void kfj_from_snapshot(void **state)
 {
     struct arena *a = *state;
-    json_object *p =
-        mk(a, PIPELINE, "{\"global_env\":\"B=g\\nKFJ_CREATOR=spoof2\",\"dag_json\":{}}");
+    json_object *p = mk(a, PIPELINE,
+                        "{\"global_env\":\"B=g\\nKFJ_CREATOR=spoof2\",\"dag_json\":{},"
+                        "\"name\":\"q\\\"b\\\\s\\tt \u00e9\\u0001\"}");
     json_object *t = mk(a, TASK, NULL), *rows = js_own(a, json_object_new_array());
     json_object *tm = mk(a, TMPL,
                          "{\"entrypoint\":\"run\",\"env\":\"A=1\\nKFJ_RUN_ID=spoof\\n"
                          "KFJ_OWN=kept\"}");
     json_object *row = json_object_new_object(), *snap, *st, *senv;
+    const char *text;
     const struct snapshot_src src = {7, p, rows, NULL};
     static const char *const old[] = {"A=1", "KFJ_RUN_ID=9"};
     const char **stored, **env, *err;
@@ -528,8 +530,12 @@ static void kfj_from_snapshot(void **state)
     json_object_object_add(row, "template", json_object_get(tm));
     json_object_array_add(rows, row);
     assert_int_equal(render_task(a, p, t, tm, &RC, &want, &err), ERR_OK);
-    assert_int_equal(snapshot_render(a, &src, &RC, &snap, &err), ERR_OK);
+    assert_int_equal(snapshot_render(a, &src, &RC, &text, &err), ERR_OK);
+    snap = js_parse(a, text, strlen(text), &err);
+    assert_non_null(snap);
 
+    /* Written as text: every character of the pipeline's name comes back. */
+    assert_string_equal(js_get_str(js_get(snap, "pipeline"), "name"), "q\"b\\s\tt \u00e9\001");
     st = js_get(js_get(snap, "tasks"), "train");
     senv = js_get(st, "env");
     nstored = json_object_array_length(senv);

@@ -1023,10 +1023,10 @@ static void json_string_escapes(void **state)
     {
         struct buf b;
         buf_init(&b, &f->a, 64);
-        sql_json_string(&b, "abc\ndef", 4);
+        buf_add_json_str(&b, "abc\ndef", 4);
         assert_string_equal(buf_str(&b), "\"abc\\n\"");
         buf_init(&b, &f->a, 64);
-        sql_json_string(&b, "xyz", 0);
+        buf_add_json_str(&b, "xyz", 0);
         assert_string_equal(buf_str(&b), "\"\"");
         buf_init(&b, &f->a, 64);
         sql_json_value(&b, "12345", 2, T_INT8);
