@@ -108,7 +108,7 @@ $(B)/tests/k8s_cli: $(B)/obj/tests/engines/k8s_cli.o $(B)/libcube.a
 	$(CC) $(LDFLAGS) $^ $(PKG_LIBS) -o $@
 
 # The web app (frontend/build.sh: npm ci when the lock changed, then tsc + vite build).
-FRONTEND_SRC := $(shell find frontend/src frontend/public -type f 2>/dev/null) \
+FRONTEND_SRC := $(shell find frontend/src frontend/public frontend/tools -type f 2>/dev/null) \
                 frontend/index.html frontend/package.json frontend/package-lock.json \
                 frontend/vite.config.ts frontend/tsconfig.json frontend/static/index.html
 frontend: frontend/dist/index.html
