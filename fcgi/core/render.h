@@ -49,12 +49,11 @@
 #define CUBE_RENDER_H
 
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include "core/arena.h"
 #include "core/err.h"
 #include "core/attr.h"
-
-#include <stdbool.h>
 
 struct render_ctx {
     const char *creator;        /* who owns the run (NULL: pipeline.created_by.username) */
