@@ -133,7 +133,16 @@ if want c; then
     R2=$(sched_cmd run "$P" | sed -n 's/.*"run_id":\([0-9]*\).*/\1/p')
     st2=$(wait_run "$R2" 300)
     fan_s=$(q "SELECT round(extract(epoch FROM finished_at - queued_at)::numeric, 2) FROM run WHERE id = $R2")
-    maxpar=$(q "SELECT max(n) FROM (SELECT (SELECT count(*) FROM task_instance o WHERE o.run_id = $R2 AND o.started_at <= t.started_at AND o.finished_at > t.started_at) AS n FROM task_instance t WHERE t.run_id = $R2) s")
+    # How many attempts held a slot at once, counted along the audit rows in id order: a task
+    # takes a slot when it goes to submitting and gives it back when it leaves submitting or
+    # running.  An id is drawn when its transition is written, so a slot given back before a
+    # dispatch saw it free has the smaller id.  (started_at/finished_at are the clock of the
+    # pass that wrote each one, read when the pass began: two passes' times overlap by a few
+    # milliseconds, and counting by them showed 52 once.)
+    maxpar=$(q "SELECT max(n) FROM (SELECT sum(CASE WHEN sc.to_state = 'submitting' THEN 1
+        WHEN sc.from_state IN ('submitting', 'running') AND sc.to_state NOT IN ('submitting', 'running') THEN -1
+        ELSE 0 END) OVER (ORDER BY sc.id) AS n FROM state_change sc JOIN task_instance ti
+        ON sc.entity = 'task_instance' AND sc.entity_id = ti.id WHERE ti.run_id = $R2) s")
     latencies "$R2" >"$CUBE_VAR/lat-fan.txt"
 fi
 
