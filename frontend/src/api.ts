@@ -94,11 +94,16 @@ export async function request<T = unknown>(path: string, opts: RequestOptions = 
   return body as T;
 }
 
+// The addresses of a view's _info and of a page of its list. index.html's early requests
+// (tools/early.ts) ask the same addresses before this module has arrived, and the app's own
+// request then gets that answer: both build them here, so they are the same string.
+export const infoUrl = (view: string) => `/api/${view}/_info`;
+export const listUrl = (view: string, fd: FormData) => buildUrl(`/api/${view}/`, { form_data: JSON.stringify(fd) });
+
 // The generic resource endpoints, /api/<view>/...
 export const resource = {
-  info: (view: string) => request<ResourceInfo>(`/api/${view}/_info`),
-  list: <T = Row>(view: string, fd: FormData, signal?: AbortSignal) =>
-    request<ListResult<T>>(`/api/${view}/`, { query: { form_data: JSON.stringify(fd) }, signal }),
+  info: (view: string) => request<ResourceInfo>(infoUrl(view)),
+  list: <T = Row>(view: string, fd: FormData, signal?: AbortSignal) => request<ListResult<T>>(listUrl(view, fd), { signal }),
   show: <T = Row>(view: string, id: number | string) => request<T>(`/api/${view}/${id}`),
   create: <T = Row>(view: string, body: Row) => request<T>(`/api/${view}/`, { method: 'POST', body }),
   update: <T = Row>(view: string, id: number | string, body: Row) =>

@@ -7,6 +7,7 @@
 // and the API is asked at once, with exactly the requests warmStart would make. The app's own
 // fetch of one of those addresses then gets the answer already on its way (one request each),
 // so nothing in the app changes: it asks as before and the answer is simply sooner.
+import { infoUrl, listUrl } from '../src/api';
 import { firstPageQuery } from '../src/generic/related';
 import { likelySignedIn, ME_URL, MENU_URL, UNREAD_URL } from '../src/shell/session';
 
@@ -74,10 +75,9 @@ export function firstRequests(routes: EarlyRoute[], basename: string, where: Loc
   files.push(...page.files);
   const view = page.listView?.(m.params);
   if (view) {
-    // The addresses api.ts's resource.info and resource.list ask.
-    urls.push(`/api/${view}/_info`);
+    urls.push(infoUrl(view));
     const fd = firstPageQuery(view, where.search);
-    if (fd) urls.push(`/api/${view}/?${new URLSearchParams({ form_data: JSON.stringify(fd) }).toString()}`);
+    if (fd) urls.push(listUrl(view, fd));
   }
   return { urls, files };
 }
