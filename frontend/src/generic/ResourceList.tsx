@@ -404,7 +404,7 @@ export default function ResourceList(props: ResourceListProps) {
 
   const primary = primaryColumn(visibleCols);
   const hasSelection = multiActions.length > 0 && !compact;
-  const hasRowActions = perms.show || canEdit || perms.delete || singleActions.length > 0 || !!props.rowActions;
+  const hasRowActions = rowButtons(inf, props.hideActions) || !!props.rowActions;
   // With the rows out of sight left for a frame later, the columns out of sight too (the table's
   // bottom, where its scroll bar shows how wide it is, is then out of sight as well).
   const shownCols = partial
