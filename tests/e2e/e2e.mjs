@@ -486,7 +486,11 @@ test('runs: the run list shows the run; a backfill fills the run history', async
     throw new Error(`backfill runs for ticks ${JSON.stringify(ticks)}, expected ${tick.toISOString()}`);
   }
   await page.keyboard.press('Escape');
-  await page.getByRole('row').filter({ hasText: S.pipeline }).first().waitFor();
+  const row = page.getByRole('row').filter({ hasText: S.pipeline }).first();
+  await row.waitFor();
+  // A run's row offers stop once: its own button, not the view's generic action beside it.
+  const stops = [await row.getByTestId('run-stop').count(), await row.getByTestId('row-action-stop').count()];
+  if (stops[0] !== 1 || stops[1] !== 0) throw new Error(`run history row: ${stops[0]} stop buttons and ${stops[1]} generic stop actions, expected 1 and 0`);
   await shot(page, 'run-history');
 });
 

@@ -10,7 +10,7 @@ import ResourceList from '../generic/ResourceList';
 import { RelatedSelect } from '../generic/RelatedSelect';
 import { useT } from '../i18n';
 import { HISTORY_VIEW, RUN_VIEW, runApi } from './runApi';
-import { RunRowActions, useAnyRunLive, useRunColumnRender } from './runColumns';
+import { RUN_ROW_HIDDEN_ACTIONS, RunRowActions, useAnyRunLive, useRunColumnRender } from './runColumns';
 
 type RangeValue = NonNullable<GetProps<typeof DatePicker.RangePicker>['value']>;
 
@@ -164,6 +164,7 @@ export default function RunHistoryPage() {
         }
         rowLink={rowLink}
         rowActions={rowActions}
+        hideActions={RUN_ROW_HIDDEN_ACTIONS}
         columnRender={columnRender}
         hideColumns={['execution_date', 'queued_at']}
         refetchInterval={live ? 3000 : undefined}

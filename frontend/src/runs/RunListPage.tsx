@@ -10,14 +10,12 @@ import { resource, type Filter, type Row } from '../api';
 import ResourceList from '../generic/ResourceList';
 import { useT } from '../i18n';
 import { RUN_VIEW } from './runApi';
-import { RunRowActions, useAnyRunLive, useRunColumnRender } from './runColumns';
+import { RUN_ROW_HIDDEN_ACTIONS, RunRowActions, useAnyRunLive, useRunColumnRender } from './runColumns';
 
 // The execution date of a run is its queue time (or its tick, shown as such): one time column is
 // enough. A pipeline's own list does not repeat the pipeline on every row.
 const HIDE = ['execution_date', 'queued_at'];
 const HIDE_FOR_PIPELINE = ['pipeline', ...HIDE];
-// The row's own stop and re-run buttons replace the view's generic single-row stop action.
-const HIDE_ACTIONS = ['stop'];
 const rowLink = (row: Row) => `/runs/${String(row.id)}`;
 const rowActions = (row: Row) => <RunRowActions row={row} />;
 
@@ -61,7 +59,7 @@ export default function RunListPage() {
       hideColumns={pipelineId ? HIDE_FOR_PIPELINE : HIDE}
       refetchInterval={live ? 3000 : undefined}
       hideCreate
-      hideActions={HIDE_ACTIONS}
+      hideActions={RUN_ROW_HIDDEN_ACTIONS}
       toolbarExtra={
         <Space>
           {live && (

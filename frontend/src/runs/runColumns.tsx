@@ -70,6 +70,10 @@ export function useRunColumnRender(): Record<string, (value: unknown, row: Row) 
   );
 }
 
+// The view's single-row actions that RunRowActions replaces: a list showing RunRowActions passes
+// this as ResourceList's hideActions, so a row does not offer "Stop" twice.
+export const RUN_ROW_HIDDEN_ACTIONS = ['stop'];
+
 // Stop and re-run, enabled only in the states the scheduler accepts them in.
 export function RunRowActions({ row }: { row: Row }) {
   const t = useT();
