@@ -24,8 +24,9 @@ PACKAGES=(
 # The web app is built with Node.js and npm. A Node.js that came from elsewhere (it must be
 # 20.19 or newer for Vite 8; frontend/build.sh checks) is used as it is; without one, Debian's.
 command -v node >/dev/null || PACKAGES+=(nodejs npm)
-# `deploy/setup.sh --test` (make test): the end-to-end tests drive Debian's Chromium.
-[[ ${1:-} == --test ]] && PACKAGES+=(chromium)
+# `deploy/setup.sh --test` (make test): the end-to-end tests drive Debian's Chromium; a small
+# CJK font lets their screenshots of the Chinese pages show the text instead of empty boxes.
+[[ ${1:-} == --test ]] && PACKAGES+=(chromium fonts-wqy-microhei)
 
 missing=()
 # One dpkg-query call for the whole list; packages dpkg has never heard of print nothing on
