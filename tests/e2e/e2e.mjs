@@ -626,6 +626,34 @@ test('i18n: in Chinese the server\'s labels, help texts, titles and menu entries
   }
 });
 
+test('editor: tasks added from the keyboard land in sight, clear of each other and of the task panel', async () => {
+  need(S.projectId, 'the project');
+  const made = await admin.post('/api/pipeline_modelview/', { project: S.projectId, name: `${S.pipeline}-keys` });
+  await page.goto(`${APP}/pipelines/${made.id}`);
+  await page.getByTestId('editor-empty').waitFor();
+  // logical has no required argument: each Enter makes the task on the server and opens its panel.
+  for (let i = 1; i <= 3; i++) {
+    await page.getByTestId('palette-logical').focus();
+    await page.keyboard.press('Enter');
+    await eventually(`${i} nodes`, async () => (await nodes(page).count()) === i);
+    await page.getByTestId('task-panel').waitFor();
+  }
+  const pane = await page.locator('.react-flow__pane').boundingBox();
+  const boxes = await Promise.all((await nodes(page).all()).map((n) => n.boundingBox()));
+  for (const [i, b] of boxes.entries()) {
+    if (b.x < pane.x || b.y < pane.y || b.x + b.width > pane.x + pane.width || b.y + b.height > pane.y + pane.height) {
+      throw new Error(`node ${i} at ${JSON.stringify(b)} is not inside the canvas ${JSON.stringify(pane)}`);
+    }
+    for (const c of boxes.slice(i + 1)) {
+      if (b.x < c.x + c.width && c.x < b.x + b.width && b.y < c.y + c.height && c.y < b.y + b.height) {
+        throw new Error(`nodes overlap: ${JSON.stringify(b)} and ${JSON.stringify(c)}`);
+      }
+    }
+  }
+  await page.getByTestId('editor-save').click();
+  await eventually('saved', async () => (await page.getByTestId('editor-save').getAttribute('data-dirty')) === 'false');
+});
+
 test('layout: the editor and the run detail at 1920×1080', async () => {
   need(S.runId, 'the run');
   await page.setViewportSize({ width: 1920, height: 1080 });

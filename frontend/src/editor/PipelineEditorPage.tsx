@@ -47,7 +47,7 @@ import { useT } from '../i18n';
 import { isAdmin, useMe } from '../shell/session';
 import { fieldSpecs, missingRequired } from './argForm';
 import { cycleIfAdded, dagToEdges, edgeId, edgesToDag, uniqueTaskName } from './graph';
-import { layoutPositions, type XY } from './layout';
+import { freeSpot, layoutPositions, type XY } from './layout';
 import {
   copyPipeline,
   downloadJson,
@@ -316,12 +316,14 @@ function Editor({ initialPipeline, initialTasks, templates }: EditorProps) {
       if (readOnly) return;
       let position = at;
       if (!position) {
-        // Keyboard add: the middle of the visible canvas, nudged off any node already there.
-        const r = canvasRef.current?.getBoundingClientRect();
-        const c = rf.screenToFlowPosition({ x: (r?.left ?? 0) + (r?.width ?? 0) / 2, y: (r?.top ?? 0) + (r?.height ?? 0) / 2 });
-        position = { x: c.x - NODE_WIDTH / 2, y: c.y - NODE_HEIGHT / 2 };
-        const taken = rf.getNodes().map((n) => n.position);
-        while (taken.some((p) => Math.abs(p.x - position!.x) < 20 && Math.abs(p.y - position!.y) < 20)) position = { x: position.x + 30, y: position.y + 30 };
+        // Keyboard add: the middle of the visible canvas (less the task panel that opens with the
+        // new task, when it is not open yet), or below it where a node is in the way.
+        const el = canvasRef.current;
+        const r = el?.getBoundingClientRect();
+        const panel = el && !el.parentElement?.querySelector('.cube-editor__panel') ? parseFloat(getComputedStyle(el).getPropertyValue('--cube-panel-width')) || 0 : 0;
+        const c = rf.screenToFlowPosition({ x: (r?.left ?? 0) + Math.max(0, (r?.width ?? 0) - panel) / 2, y: (r?.top ?? 0) + (r?.height ?? 0) / 2 });
+        const taken = rf.getNodes().map((n) => ({ ...n.position, width: n.measured?.width ?? NODE_WIDTH, height: n.measured?.height ?? NODE_HEIGHT }));
+        position = freeSpot({ x: c.x - NODE_WIDTH / 2, y: c.y - NODE_HEIGHT / 2 }, taken, NODE_WIDTH, NODE_HEIGHT);
       }
       const specs = fieldSpecs(tmpl.args, t);
       const name = uniqueTaskName(tmpl.name, new Set(rf.getNodes().map((n) => n.data.name)));

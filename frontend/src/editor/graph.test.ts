@@ -2,7 +2,7 @@
 // the server's dag_json (by task name) and the canvas edges (by task id).
 import { describe, expect, it } from 'vitest';
 import { cycleIfAdded, dagToEdges, edgesToDag, uniqueTaskName } from './graph';
-import { layoutPositions } from './layout';
+import { freeSpot, layoutPositions } from './layout';
 
 describe('cycleIfAdded', () => {
   const chain = [
@@ -145,5 +145,31 @@ describe('layoutPositions', () => {
   it('ignores edges to unknown nodes', () => {
     const pos = layoutPositions([{ id: 'a', width: 10, height: 10 }], [{ source: 'a', target: 'zz' }]);
     expect([...pos.keys()]).toEqual(['a']);
+  });
+});
+
+describe('freeSpot', () => {
+  const box = (x: number, y: number) => ({ x, y, width: 200, height: 56 });
+  const overlaps = (p: { x: number; y: number }, b: ReturnType<typeof box>) =>
+    p.x < b.x + b.width && b.x < p.x + 200 && p.y < b.y + b.height && b.y < p.y + 56;
+
+  it('keeps the spot asked for when it is free', () => {
+    expect(freeSpot({ x: 0, y: 0 }, [box(300, 0), box(0, 200)], 200, 56)).toEqual({ x: 0, y: 0 });
+  });
+
+  it('moves below a node that covers part of the spot, not only one at the same corner', () => {
+    // 160 px to the left of a node: the old 20 px nudge saw no conflict here.
+    const taken = [box(160, 10)];
+    const p = freeSpot({ x: 0, y: 0 }, taken, 200, 56);
+    expect(p.x).toBe(0);
+    expect(p.y).toBe(10 + 56 + 24);
+    expect(taken.some((b) => overlaps(p, b))).toBe(false);
+  });
+
+  it('walks down a column of nodes to the first gap that fits', () => {
+    const taken = [box(0, 0), box(0, 80), box(0, 160), box(0, 400)];
+    const p = freeSpot({ x: 0, y: 0 }, taken, 200, 56);
+    expect(p).toEqual({ x: 0, y: 240 });
+    expect(taken.some((b) => overlaps(p, b))).toBe(false);
   });
 });

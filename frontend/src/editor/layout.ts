@@ -36,3 +36,19 @@ export function layoutPositions(
   }
   return out;
 }
+
+export interface Box extends XY {
+  width: number;
+  height: number;
+}
+
+// Where a node of w×h asked for at `at` fits without covering another: the same column, moved
+// down below each node it would overlap (with `gap` between them) until nothing is in the way.
+export function freeSpot(at: XY, taken: readonly Box[], w: number, h: number, gap = 24): XY {
+  let y = at.y;
+  for (;;) {
+    const hit = taken.filter((b) => at.x < b.x + b.width + gap && b.x < at.x + w + gap && y < b.y + b.height + gap && b.y < y + h + gap);
+    if (hit.length === 0) return { x: at.x, y };
+    y = Math.max(...hit.map((b) => b.y + b.height + gap));
+  }
+}
