@@ -227,6 +227,10 @@ enum err exec_local_write_atomic(const char *dir, const char *name, const char *
 /* Whole file into the arena, NUL-terminated; ERR_NOT_FOUND if missing, ERR_TOOBIG past max. */
 enum err exec_local_read(struct arena *a, const char *path, size_t max, char **data,
                          size_t *len) WARN_UNUSED;
+/* Up to max bytes of path from offset into the arena, NUL-terminated; *size is the file's size
+ * when it was read (a log still being written may be longer by now).  ERR_NOT_FOUND if missing. */
+enum err exec_local_read_at(struct arena *a, const char *path, int64_t offset, size_t max,
+                            char **data, size_t *len, int64_t *size) WARN_UNUSED;
 /* Field 22 of /proc/<pid>/stat, and whether the process is a zombie (or dead: false). */
 bool exec_local_proc_start(int pid, unsigned long long *starttime, bool *zombie) WARN_UNUSED;
 /* True when path is a cgroup directory of this attempt: under EXEC_LOCAL_CGROUP_ROOT, no

@@ -160,6 +160,40 @@ out:
     return e;
 }
 
+enum err exec_local_read_at(struct arena *a, const char *path, int64_t offset, size_t max,
+                            char **data, size_t *len, int64_t *size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat sb;
+    size_t n = 0, want;
+    char *p;
+
+    if (fd < 0)
+        return errno == ENOENT ? ERR_NOT_FOUND : ERR_INTERNAL;
+    if (fstat(fd, &sb) < 0) {
+        close(fd);
+        return ERR_INTERNAL;
+    }
+    want = offset >= sb.st_size ? 0 : (size_t)(sb.st_size - offset);
+    if (want > max)
+        want = max;
+    p = arena_alloc(a, want + 1);
+    while (n < want) {
+        ssize_t r = pread(fd, p + n, want - n, offset + (off_t)n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    p[n] = '\0';
+    *data = p;
+    *len = n;
+    *size = (int64_t)sb.st_size;
+    return ERR_OK;
+}
+
 bool exec_local_proc_start(int pid, unsigned long long *starttime, bool *zombie)
 {
     char path[64], buf[1024], *p, *end;
@@ -845,8 +879,8 @@ enum err exec_log(struct executor *x, struct arena *a, const char *name, int64_t
     struct stat sb;
     bool finished;
     char *p;
-    size_t n = 0, want;
-    int fd;
+    int64_t size;
+    enum err e;
 
     *data = "";
     *len = 0;
@@ -858,35 +892,16 @@ enum err exec_log(struct executor *x, struct arena *a, const char *name, int64_t
         return errno == ENOENT ? ERR_NOT_FOUND : ERR_INTERNAL;
     /* Before reading: once exit exists, the shim and every replica have stopped writing. */
     finished = exists(att_file(x, a, name, EXEC_LOCAL_EXIT));
-    fd = open(att_file(x, a, name, EXEC_LOCAL_LOG), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno != ENOENT)
-            return ERR_INTERNAL;
+    e = exec_local_read_at(a, att_file(x, a, name, EXEC_LOCAL_LOG), offset, max, &p, len, &size);
+    if (e == ERR_NOT_FOUND) {
         *eof = finished;
         return ERR_OK;
     }
-    if (fstat(fd, &sb) < 0) {
-        close(fd);
-        return ERR_INTERNAL;
-    }
-    want = offset >= sb.st_size ? 0 : (size_t)(sb.st_size - offset);
-    if (want > max)
-        want = max;
-    p = arena_alloc(a, want + 1);
-    while (n < want) {
-        ssize_t r = pread(fd, p + n, want - n, offset + (off_t)n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        n += (size_t)r;
-    }
-    close(fd);
-    p[n] = '\0';
+    if (e)
+        return e;
     *data = p;
-    *len = n;
-    *next = offset + (int64_t)n;
-    *eof = finished && *next >= (int64_t)sb.st_size;
+    *next = offset + (int64_t)*len;
+    *eof = finished && *next >= size;
     return ERR_OK;
 }
 

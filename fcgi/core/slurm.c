@@ -1524,8 +1524,8 @@ enum err slurm_log(struct slurm *s, struct arena *a, const char *name, int64_t o
     struct stat sb;
     bool finished;
     char *buf;
-    size_t n = 0, want;
-    int fd;
+    int64_t size;
+    enum err e;
 
     s->errmsg[0] = '\0';
     *data = "";
@@ -1540,44 +1540,25 @@ enum err slurm_log(struct slurm *s, struct arena *a, const char *name, int64_t o
         return errno == ENOENT ? ERR_NOT_FOUND : ERR_INTERNAL;
     /* Before reading: once the job is final, Slurm has stopped writing the file. */
     finished = read_exit(a, p.dir, &st) == ERR_OK;
-    fd = open(p.log, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno != ENOENT)
-            return ERR_INTERNAL;
+    e = exec_local_read_at(a, p.log, offset, max, &buf, len, &size);
+    if (e == ERR_NOT_FOUND) {
         *eof = finished;
         return ERR_OK;
     }
-    if (fstat(fd, &sb) < 0) {
-        close(fd);
-        return ERR_INTERNAL;
-    }
-    want = offset >= sb.st_size ? 0 : (size_t)(sb.st_size - offset);
-    if (want > max)
-        want = max;
-    buf = arena_alloc(a, want + 1);
-    while (n < want) {
-        ssize_t r = pread(fd, buf + n, want - n, offset + (off_t)n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        n += (size_t)r;
-    }
-    close(fd);
-    buf[n] = '\0';
+    if (e)
+        return e;
     *data = buf;
-    *len = n;
-    *next = offset + (int64_t)n;
-    if (!finished && *next >= (int64_t)sb.st_size) {
+    *next = offset + (int64_t)*len;
+    if (!finished && *next >= size) {
         /* At the end of what is written: ask Slurm whether more can come.  If slurmrestd
          * cannot say, the answer is "maybe", not an error. */
         if (slurm_status(s, a, name, &st) == ERR_OK && final(st.state)) {
             struct stat sb2;
-            finished = stat(p.log, &sb2) == 0 && sb2.st_size == sb.st_size;
+            finished = stat(p.log, &sb2) == 0 && sb2.st_size == size;
         }
         s->errmsg[0] = '\0';
     }
-    *eof = finished && *next >= (int64_t)sb.st_size;
+    *eof = finished && *next >= size;
     return ERR_OK;
 }
 
