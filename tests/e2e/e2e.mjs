@@ -332,6 +332,10 @@ test('editor: three tasks by drag and drop, two edges, arguments filled, saved',
     // Each task takes a moment, so the run detail has states to show between queued and done.
     await argInput(panel, 'Command').fill(`echo ${S.marker} task-${i + 1}; sleep 2`);
   }
+  // Each drop said what the task still needs; the notes replace each other instead of piling
+  // up over the toolbar.
+  const notes = await page.locator('.ant-message-notice').filter({ hasText: 'before it can be saved' }).allTextContents();
+  if (notes.length !== 1 || !notes[0].includes('customize-3')) throw new Error(`notes shown after three drops: ${JSON.stringify(notes)}`);
   await page.getByTestId('task-panel').getByRole('button', { name: /close/i }).click();
   // Auto-layout fits every node into view, so all handles can be reached.
   await page.getByTestId('editor-layout').click();

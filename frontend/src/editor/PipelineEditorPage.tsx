@@ -356,7 +356,8 @@ function Editor({ initialPipeline, initialTasks, templates }: EditorProps) {
         { id: nodeId, type: NODE_TYPE, position: position!, selected: true, data: { name, label: '', template: tmpl.name, draft: true } },
       ]);
       setSelected(nodeId);
-      message.info(t('editor.fillRequired', { name, args: missing.join(', ') }));
+      // One such note at a time (same key): a few drops in a row would stack them over the toolbar.
+      message.info({ key: 'editor-fill-required', content: t('editor.fillRequired', { name, args: missing.join(', ') }) });
     },
     [readOnly, rf, t, store, message],
   );
