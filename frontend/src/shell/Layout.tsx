@@ -67,7 +67,15 @@ export function Layout() {
 
   return (
     <AntLayout style={{ minHeight: '100vh' }}>
-      <AntLayout.Sider width={220} theme="light" breakpoint="lg" collapsedWidth={64} style={{ borderRight: '1px solid #f0f0f0' }}>
+      {/* The menu keeps to the window and scrolls on its own: with a few areas open it is taller
+          than 800 px, and the page scrolling with it hid the header and the page's title. */}
+      <AntLayout.Sider
+        width={220}
+        theme="light"
+        breakpoint="lg"
+        collapsedWidth={64}
+        style={{ borderRight: '1px solid #f0f0f0', position: 'sticky', top: 0, height: '100vh', overflowY: 'auto' }}
+      >
         <Link to="/" style={{ display: 'flex', alignItems: 'center', gap: 8, padding: '16px 20px' }}>
           <img src={`${import.meta.env.BASE_URL}favicon.svg`} alt="" width={24} />
           {/* antd's <Typography.Text strong>, drawn from its class names (styled by the build-time
