@@ -9,10 +9,10 @@
 #include "core/common.h"
 
 const struct resource *const resources[] = {
-    &res_project,      &res_project_user, &res_repository, &res_images,     &res_job_template,
-    &res_pipeline,     &res_task,         &res_workflow,   &res_runhistory, &res_task_instance,
-    &res_webhook,      &res_users,        &res_roles,      &res_userinfo,   &res_token,
-    &res_notification, &res_log,          &res_cluster,
+    &res_project,       &res_project_user,   &res_dataset,      &res_repository, &res_images,
+    &res_job_template,  &res_pipeline,       &res_task,         &res_workflow,   &res_runhistory,
+    &res_task_instance, &res_training_model, &res_webhook,      &res_users,      &res_roles,
+    &res_userinfo,      &res_token,          &res_notification, &res_log,        &res_cluster,
 };
 const size_t resources_count = ARRAY_LEN(resources);
 

@@ -6,7 +6,8 @@
 
 extern const struct resource res_cluster, res_project, res_project_user, res_users, res_roles,
     res_userinfo, res_token, res_log, res_repository, res_images, res_job_template, res_pipeline,
-    res_task, res_workflow, res_runhistory, res_task_instance, res_notification, res_webhook;
+    res_task, res_workflow, res_runhistory, res_task_instance, res_notification, res_webhook,
+    res_training_model, res_dataset;
 
 /* The audit columns every RES_AUDIT table carries, as read-only columns. */
 #define RES_AUDIT_COLS                                                                 \

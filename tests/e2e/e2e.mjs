@@ -266,6 +266,37 @@ test('projects: create a project through the form', async () => {
   await shot(page, 'project-list');
 });
 
+test('models: a model version registered through the generic form, with its metrics as JSON', async () => {
+  need(S.projectId, 'the project');
+  // The Serving area of the menu, folded at first.
+  await page.getByRole('menuitem', { name: 'Serving' }).click();
+  await menu(page, 'Models', '/r/training_model_modelview');
+  await page.getByTestId('list-create').click();
+  await page.waitForURL(/\/r\/training_model_modelview\/new/);
+  const form = page.getByTestId('resource-form');
+  await pickOption(page, form.getByRole('combobox', { name: 'Project' }), S.project);
+  await form.getByLabel('Name', { exact: true }).fill('churn');
+  await form.getByLabel('Version').fill('v1');
+  await form.getByLabel('Framework').fill('pytorch');
+  // Not JSON: the form says so and sends nothing.
+  await form.getByLabel('Metrics').fill('{"auc": 0.91');
+  await form.getByTestId('form-submit').click();
+  await form.locator('.ant-form-item-explain-error').filter({ hasText: /JSON/i }).first().waitFor();
+  if (!page.url().endsWith('/new')) throw new Error(`left the form with invalid JSON: ${page.url()}`);
+  await form.getByLabel('Metrics').fill('{"auc": 0.91, "epochs": 12}');
+  await form.getByTestId('form-submit').click();
+  await page.waitForURL(/\/r\/training_model_modelview\/\d+$/);
+  const id = Number(/(\d+)$/.exec(page.url())[1]);
+  const made = await admin.get(`/api/training_model_modelview/${id}`);
+  if (made.name !== 'churn' || made.version !== 'v1' || made.project?.id !== S.projectId || made.metrics?.epochs !== 12) {
+    throw new Error(`model ${id}: ${JSON.stringify(made)}`);
+  }
+  await page.getByText('"epochs"').first().waitFor();
+  await menu(page, 'Models', '/r/training_model_modelview');
+  await page.getByRole('row').filter({ hasText: S.project }).filter({ hasText: 'v1' }).first().waitFor();
+  await shot(page, 'model-list');
+});
+
 test('lists: row hints show on hover; delete asks first (keyboard or mouse), Cancel keeps the row, OK removes it', async () => {
   // Row hints and the delete confirmation mount at the first hover or click (generic/Hint.tsx):
   // this is what a user sees of them.
