@@ -4,15 +4,27 @@
  *
  * A row points at where the files live (a path on storage the tasks share, or an address) and
  * says what they are; Cube does not copy or serve them.  Members of the project see and add
- * rows; a row is changed or removed by whoever made it, or by the project's creators.
+ * rows; a row is changed or removed by whoever made it (while a member), or by the project's
+ * creators.
  * cube-studio's deploy-to-inference-service and dataset preview are not here: Cube has no
  * inference services.
  */
 #include "res/res.h"
 #include "core/common.h"
 
-/* The row's own maker, or a creator of its project. */
-#define OWNER_OR_CREATOR "t.\"created_by_fk\" = {uid} OR " CREATOR_OF("t.\"project_id\"")
+/* The row's own maker while still a member of its project, or a creator of the project. */
+#define OWNER_OR_CREATOR                                                                  \
+    "(t.\"created_by_fk\" = {uid} AND " MEMBER_OF("t.\"project_id\"") ") OR " CREATOR_OF( \
+        "t.\"project_id\"")
+
+/* Who may do what, the same for both catalogs: members see and add, the maker or the project's
+ * creators change; newest first. */
+#define CATALOG_POLICY                                                                   \
+    .ops = OP_CRUD, .flags = RES_AUDIT, .scope = MEMBER_OF("t.\"project_id\""),          \
+    .edit_scope = OWNER_OR_CREATOR, .delete_scope = OWNER_OR_CREATOR,                    \
+    .add_check = MEMBER_OF("v.\"project_id\""),                                          \
+    .add_check_msg = "project: you are not a member of this project", .order_col = "id", \
+    .order_dir = "desc", .page_size = 100
 
 #define CATALOG_PROJECT_COL                                                                   \
     {                                                                                         \
@@ -81,16 +93,7 @@ const struct resource res_training_model = {
     .label = "Model",
     .cols = model_cols,
     .ncols = ARRAY_LEN(model_cols),
-    .ops = OP_CRUD,
-    .flags = RES_AUDIT,
-    .scope = MEMBER_OF("t.\"project_id\""),
-    .edit_scope = OWNER_OR_CREATOR,
-    .delete_scope = OWNER_OR_CREATOR,
-    .add_check = MEMBER_OF("v.\"project_id\""),
-    .add_check_msg = "project: you are not a member of this project",
-    .order_col = "id",
-    .order_dir = "desc",
-    .page_size = 100,
+    CATALOG_POLICY,
     .menu = {"serving", "Serving", "Models", "fa-cube"},
 };
 
@@ -148,15 +151,6 @@ const struct resource res_dataset = {
     .label = "Dataset",
     .cols = dataset_cols,
     .ncols = ARRAY_LEN(dataset_cols),
-    .ops = OP_CRUD,
-    .flags = RES_AUDIT,
-    .scope = MEMBER_OF("t.\"project_id\""),
-    .edit_scope = OWNER_OR_CREATOR,
-    .delete_scope = OWNER_OR_CREATOR,
-    .add_check = MEMBER_OF("v.\"project_id\""),
-    .add_check_msg = "project: you are not a member of this project",
-    .order_col = "id",
-    .order_dir = "desc",
-    .page_size = 100,
+    CATALOG_POLICY,
     .menu = {"data", "Data", "Datasets", "fa-database"},
 };
