@@ -18,7 +18,6 @@ const T = createRunner({ outDir: OUT });
 const { test, allow, need } = T;
 let admin;
 let browser;
-const made = {};
 
 // Whether an account of that name exists, as the admin's user list says.
 async function exists(username) {
@@ -54,7 +53,6 @@ test('api: a first sign-in with a new name and a long enough password makes the 
   if (info.data?.[0]?.username !== name || roles.join() !== 'user') throw new Error(`the new account's profile: ${JSON.stringify(info.data)}`);
   const projects = (await me.list('project_modelview', { page_size: 100 })).data.map((p) => p.name);
   if (!projects.includes('public') || projects.some((p) => p === 'demo')) throw new Error(`projects the new account sees: ${JSON.stringify(projects)}`);
-  made.api = name;
 });
 
 test('api: no account for a short password, a name the server refuses, or a taken name', async () => {

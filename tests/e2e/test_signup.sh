@@ -48,7 +48,7 @@ if ! CUBE_LOGIN_MAX_FAILS=1000 restart 1; then
 fi
 trap restore EXIT
 out=$(NO_COLOR=1 node tests/e2e/signup.mjs)
-printf '%s\n' "$out" | sed '$d'
+grep -v '^signup: ' <<<"$out"
 read -r passed failed < <(sed -n 's/^signup: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' <<<"$out")
 passed=${passed:-0} failed=${failed:-1}
 
