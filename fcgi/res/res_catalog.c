@@ -34,11 +34,12 @@
     }
 #define CATALOG_NAME_COL                                                                    \
     {                                                                                       \
-        .name = "name", .type = COL_TEXT, .flags = COL_RW | COL_REQUIRED | COL_ORDER,       \
-        .label = "Name",                                                                    \
+        .name = "name", .type = COL_TEXT, .flags = COL_RW | COL_REQUIRED, .label = "Name",  \
         .description = "lowercase letters, digits and inner dashes; its versions share it", \
         .max_len = 100, .min_len = 2, .regex = NAME_REGEX                                   \
     }
+/* A version: letters, digits, dots, dashes and underscores, starting with a letter or digit. */
+#define CATALOG_VERSION_RE "^[A-Za-z0-9][A-Za-z0-9._-]*$"
 /* Paths and addresses: no spaces or control characters, so one can be pasted into a shell. */
 #define CATALOG_PATH_COLS                                                                       \
     {.name = "path",                                                                            \
@@ -61,11 +62,11 @@ static const struct column model_cols[] = {
     CATALOG_NAME_COL,
     {.name = "version",
      .type = COL_TEXT,
-     .flags = COL_RW | COL_REQUIRED | COL_ORDER,
+     .flags = COL_RW | COL_REQUIRED,
      .label = "Version",
      .description = "v1, 2026.12.01, ...; one row per version",
      .max_len = 100,
-     .regex = "^[A-Za-z0-9][A-Za-z0-9._-]*$"},
+     .regex = CATALOG_VERSION_RE},
     {.name = "describe",
      .type = COL_TEXT,
      .flags = COL_RW,
@@ -103,11 +104,11 @@ static const struct column dataset_cols[] = {
     CATALOG_NAME_COL,
     {.name = "version",
      .type = COL_TEXT,
-     .flags = COL_RW | COL_ORDER,
+     .flags = COL_RW,
      .label = "Version",
      .description = "latest, v2, 2026-12, ...; one row per version",
      .max_len = 100,
-     .regex = "^[A-Za-z0-9][A-Za-z0-9._-]*$",
+     .regex = CATALOG_VERSION_RE,
      .def = "latest"},
     {.name = "describe",
      .type = COL_TEXT,

@@ -28,6 +28,7 @@ restore() {
 # the address's count is put back as it was found, so the suites after it are not throttled by
 # the failures it made on purpose.
 REDIS_SOCK=$(realpath -m -- "${CUBE_VAR:-var/test}")/run/redis.sock
+# The key as fcgi/api/auth_api.c's throttle_key makes it for this address.
 IP_KEY="cube:loginfail:ip:$(printf '%s' 127.0.0.1 | sha256sum | cut -c1-32)"
 rcli() { redis-cli -s "$REDIS_SOCK" "$@"; }
 fails_before=$(rcli GET "$IP_KEY")
