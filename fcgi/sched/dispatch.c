@@ -213,6 +213,7 @@ static enum err batch(struct pass *ps, void *arg)
     int64_t *ids, *ok_ids;
     int *ok_tries;
     size_t n, nrows, nok = 0, changed;
+    int64_t started_us;
     enum err e;
 
     *picked = 0;
@@ -288,7 +289,10 @@ static enum err batch(struct pass *ps, void *arg)
     }
     if (nok)
         state_failpoint("dispatch.after_submit");
-    if ((e = state_tasks_cas(ps->db, ps->a, ps->now_us, ok_ids, nok, FROM_SUBMITTING, 1, "running",
+    /* Started now, not at the pass's start: a slot this batch took may have been freed by the
+     * watcher during the pass, at a time later than the pass's start. */
+    if ((e = sched_now(ps->db, ps->a, &started_us)) ||
+        (e = state_tasks_cas(ps->db, ps->a, started_us, ok_ids, nok, FROM_SUBMITTING, 1, "running",
                              ok_tries, "", ps->actor, NULL, &changed, &rows)))
         return e;
     ps->changed += nrows;

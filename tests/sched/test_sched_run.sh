@@ -170,12 +170,20 @@ out=$(sched_cmd cancel "$R")
 same "cancel of a finished run is a conflict" "$(sed -n 's/.*"error":"\([a-z]*\)".*/\1/p' <<<"$out")" conflict
 
 # --- parallelism ----------------------------------------------------------------------------------
+# Each task counts the tasks alive beside it, under a lock, and notes the count it saw.
+cat >"$T/par.sh" <<EOF
+flock $T/par.lock sh -c 'n=\$((\$(cat $T/par.n 2>/dev/null || echo 0) + 1)); echo \$n >$T/par.n; echo \$n >>$T/par.seen'
+sleep 0.7
+flock $T/par.lock sh -c 'echo \$((\$(cat $T/par.n) - 1)) >$T/par.n'
+EOF
 P=$(mkpipe par '{}' parallelism=2)
-for n in p1 p2 p3 p4 p5; do mktask "$P" "$n" 'sleep 0.7' >/dev/null; done
+for n in p1 p2 p3 p4 p5; do mktask "$P" "$n" "sh $T/par.sh" >/dev/null; done
 R=$(run_of "$P")
 expect "five independent tasks finish" 30 "SELECT state FROM run WHERE id = $R" succeeded
-# The most attempts that overlapped in time, from their recorded start and end.
-same "never more than parallelism (2) at once, and 2 at some point" \
+same "never more than parallelism (2) processes at once, and 2 at some point" \
+    "$(sort -n "$T/par.seen" | tail -1) $(wc -l <"$T/par.seen")" "2 5"
+# The same from each task's recorded start and end, which the run's history shows.
+same "the recorded history agrees" \
     "$(q "SELECT max(n) FROM (SELECT (SELECT count(*) FROM task_instance o WHERE o.run_id = $R AND o.started_at <= t.started_at AND o.finished_at > t.started_at) AS n FROM task_instance t WHERE t.run_id = $R) s")" 2
 
 # --- retention: old runs and their attempt directories; directories of deleted runs -------------
