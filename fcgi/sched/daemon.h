@@ -1,8 +1,8 @@
 /*
  * daemon.h — the passes of cube-scheduler and cube-watcher, and the loop that
  * runs them.  A pass reads the clock once (sched_now) and makes every decision
- * against it.  Only a task's start is stamped later, when the executor has it:
- * the other daemon may free the slot it takes after the pass began.  Everything
+ * against it.  Only a task's start and a run's end are stamped when they happen:
+ * they may follow what the other daemon wrote after the pass began.  Everything
  * a pass learns comes from the database or the executor, never from memory of
  * an earlier pass, so a process killed at any point is replaced by one that
  * simply runs the next pass.  The roles and invariants are described in

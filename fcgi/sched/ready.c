@@ -165,9 +165,13 @@ static enum err complete(struct pass *ps)
     static const char *const from[] = {"running"};
     struct pg_result *r;
     bool changed;
+    int64_t now_us = ps->now_us;
     enum err e;
 
     if ((e = db_query_fresh(ps->db, ps->a, DONE_SQL, 0, NULL, &r, NULL)))
+        return e;
+    /* The watcher may have finished the last task after this pass began. */
+    if (db_rows(r) && (e = sched_now(ps->db, ps->a, &now_us)))
         return e;
     for (int i = 0; i < db_rows(r); i++) {
         bool ok = db_i64(r, i, 1) == 0;
@@ -175,7 +179,7 @@ static enum err complete(struct pass *ps)
         const char *reason = ok       ? ""
                              : failed ? arena_printf(ps->a, "failed: %s", failed)
                                       : "not every task succeeded";
-        if ((e = state_run_cas(ps->db, ps->a, ps->now_us, db_i64(r, i, 0), from, 1,
+        if ((e = state_run_cas(ps->db, ps->a, now_us, db_i64(r, i, 0), from, 1,
                                ok ? "succeeded" : "failed", reason, ps->actor, &changed)))
             return e;
         ps->changed += changed;

@@ -21,6 +21,8 @@ same "every task succeeded, one try each" \
     "ta:succeeded:1 tb:succeeded:1 tc:succeeded:1"
 same "each task started after its upstream finished" \
     "$(q "SELECT bool_and(d.started_at >= u.finished_at) FROM task_instance u JOIN task_instance d ON d.run_id = u.run_id AND ((u.task_key, d.task_key) IN (('ta','tb'),('tb','tc'))) WHERE u.run_id = $R")" t
+same "the run's recorded span holds its tasks'" \
+    "$(q "SELECT r.started_at <= min(ti.started_at) AND r.finished_at >= max(ti.finished_at) FROM run r JOIN task_instance ti ON ti.run_id = r.id WHERE r.id = $R GROUP BY r.id")" t
 TI=$(ti_of "$R" tc)
 same "attempt names are cube-r<run>-t<ti>-a<try>" \
     "$(q "SELECT external_name FROM task_attempt WHERE task_instance_id = $TI")" "cube-r$R-t$TI-a1"
