@@ -38,6 +38,11 @@
         .description = "lowercase letters, digits and inner dashes; its versions share it", \
         .max_len = 100, .min_len = 2, .regex = NAME_REGEX                                   \
     }
+#define CATALOG_DESCRIBE_COL                                                           \
+    {                                                                                  \
+        .name = "describe", .type = COL_TEXT, .flags = COL_RW, .label = "Description", \
+        .max_len = 1000                                                                \
+    }
 /* A version: letters, digits, dots, dashes and underscores, starting with a letter or digit. */
 #define CATALOG_VERSION_RE "^[A-Za-z0-9][A-Za-z0-9._-]*$"
 /* Paths and addresses: no spaces or control characters, so one can be pasted into a shell. */
@@ -67,11 +72,7 @@ static const struct column model_cols[] = {
      .description = "v1, 2026.12.01, ...; one row per version",
      .max_len = 100,
      .regex = CATALOG_VERSION_RE},
-    {.name = "describe",
-     .type = COL_TEXT,
-     .flags = COL_RW,
-     .label = "Description",
-     .max_len = 1000},
+    CATALOG_DESCRIBE_COL,
     {.name = "framework",
      .type = COL_TEXT,
      .flags = COL_RW,
@@ -110,11 +111,7 @@ static const struct column dataset_cols[] = {
      .max_len = 100,
      .regex = CATALOG_VERSION_RE,
      .def = "latest"},
-    {.name = "describe",
-     .type = COL_TEXT,
-     .flags = COL_RW,
-     .label = "Description",
-     .max_len = 1000},
+    CATALOG_DESCRIBE_COL,
     {.name = "source",
      .type = COL_TEXT,
      .flags = COL_RW,
